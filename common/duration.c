@@ -15,11 +15,7 @@ struct duration_unit {
 };
 
 static const struct duration_unit duration_units[] = {
-	{"ns", 1LL},
-	{"us", 1000LL},
-	{"ms", 1000000LL},
-	{"s", 1000000000LL},
-	{"m", 60LL * 1000000000LL},
+    {"ns", 1LL}, {"us", 1000LL}, {"ms", 1000000LL}, {"s", 1000000000LL}, {"m", 60LL * 1000000000LL},
 };
 
 int duration_parse(const char *text, int allow_never, int64_t *out_ns)

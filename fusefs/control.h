@@ -31,9 +31,9 @@
 /* What the daemon lets the control plane do besides managing rules. Each returns 0 or -errno. */
 struct control_handlers {
 	void *ctx;
-	int (*reboot)(void *ctx);          /* power cut */
-	int (*sync)(void *ctx);            /* write back every dirty page */
-	json_t *(*status)(void *ctx);      /* pages, errors, profile...; merged with the rules */
+	int (*reboot)(void *ctx);     /* power cut */
+	int (*sync)(void *ctx);       /* write back every dirty page */
+	json_t *(*status)(void *ctx); /* pages, errors, profile...; merged with the rules */
 };
 
 struct control_server;
@@ -49,11 +49,11 @@ int control_socket_path(const char *mnt, char *sock, size_t socklen, char *pidfi
  * respect to the socket, so it can be unit-tested and fuzzed. Never crashes on any input.
  */
 json_t *control_handle_request(const char *line, size_t len, struct fault_table *faults,
-			       const struct control_handlers *handlers);
+                               const struct control_handlers *handlers);
 
 /* control_server_start - listen on the socket for MNT in a thread of its own. Returns 0 or -errno. */
 int control_server_start(const char *mnt, struct fault_table *faults, const struct control_handlers *handlers,
-			 struct control_server **out);
+                         struct control_server **out);
 void control_server_stop(struct control_server *server);
 
 #endif

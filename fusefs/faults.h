@@ -63,9 +63,9 @@ enum fault_effect_kind {
 struct fault_hit {
 	uint64_t rule_id;
 	enum fault_effect_kind effect;
-	int err;           /* positive errno, for FAULT_EFFECT_ERRNO */
-	int64_t delay_ns;  /* for FAULT_EFFECT_DELAY */
-	uint64_t entropy;  /* deterministic per firing (seed, match): which bits/sectors to damage */
+	int err;          /* positive errno, for FAULT_EFFECT_ERRNO */
+	int64_t delay_ns; /* for FAULT_EFFECT_DELAY */
+	uint64_t entropy; /* deterministic per firing (seed, match): which bits/sectors to damage */
 };
 
 struct fault_table;
@@ -96,7 +96,7 @@ int fault_table_remove(struct fault_table *table, uint64_t id);
  * and returns true. Returns false when nothing fires. Cheap when no rule is armed for OP.
  */
 bool fault_table_check(struct fault_table *table, enum fault_op op, const char *path, uint64_t offset,
-		       uint64_t length, struct fault_hit *hit);
+                       uint64_t length, struct fault_hit *hit);
 
 /* fault_table_status_json - every rule as given, with "id", "matches" and "hits" counters. */
 json_t *fault_table_status_json(struct fault_table *table);

@@ -16,15 +16,15 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"mount", cmd_mount, "mount a faulting filesystem: mount [opts] BACKING MNT"},
-	{"inject", cmd_inject, "add a fault rule: inject MNT --op OP [match] (--errno E|--effect X) [trigger]"},
-	{"clear", cmd_clear, "remove fault rules: clear MNT [ID]"},
-	{"reboot", cmd_reboot, "power cut: drop every cached page: reboot MNT"},
-	{"status", cmd_status, "rules, hit counts, dirty/failed pages, errors: status MNT [--json]"},
-	{"umount", cmd_umount, "clean shutdown (writes back dirty pages): umount MNT"},
-	{"run", cmd_run, "run scenarios: run [SCENARIO|DIR ...] [--json F] [--junit F] [--html F]"},
-	{"wal", cmd_wal, "inspect a write-ahead log: wal dump DIR [--json]"},
-	{"bench", cmd_bench, "benchmarks that print figures: bench wal|fs [opts]"},
+    {"mount", cmd_mount, "mount a faulting filesystem: mount [opts] BACKING MNT"},
+    {"inject", cmd_inject, "add a fault rule: inject MNT --op OP [match] (--errno E|--effect X) [trigger]"},
+    {"clear", cmd_clear, "remove fault rules: clear MNT [ID]"},
+    {"reboot", cmd_reboot, "power cut: drop every cached page: reboot MNT"},
+    {"status", cmd_status, "rules, hit counts, dirty/failed pages, errors: status MNT [--json]"},
+    {"umount", cmd_umount, "clean shutdown (writes back dirty pages): umount MNT"},
+    {"run", cmd_run, "run scenarios: run [SCENARIO|DIR ...] [--json F] [--junit F] [--html F]"},
+    {"wal", cmd_wal, "inspect a write-ahead log: wal dump DIR [--json]"},
+    {"bench", cmd_bench, "benchmarks that print figures: bench wal|fs [opts]"},
 };
 
 static void usage(FILE *out)

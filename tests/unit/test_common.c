@@ -67,10 +67,10 @@ static void errname_round_trips(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(duration_parses_every_unit),
-		cmocka_unit_test(duration_refuses_bad_spellings),
-		cmocka_unit_test(duration_formats_shortest_exact),
-		cmocka_unit_test(errname_round_trips),
+	    cmocka_unit_test(duration_parses_every_unit),
+	    cmocka_unit_test(duration_refuses_bad_spellings),
+	    cmocka_unit_test(duration_formats_shortest_exact),
+	    cmocka_unit_test(errname_round_trips),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
