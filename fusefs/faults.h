@@ -29,6 +29,7 @@
 #define FSYNCLAB_FAULTS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -84,6 +85,13 @@ void fault_table_free(struct fault_table *table);
  * in errbuf (e.g. "unknown op 'wrte'", "--nth and --times 0 ..."); nothing is armed on error.
  */
 int64_t fault_table_add_json(struct fault_table *table, json_t *rule, char *errbuf, size_t errlen);
+
+/*
+ * fault_rule_validate_json - check a rule object without arming it (the scenario parser uses this
+ * so that an invalid scenario is refused before anything is mounted). Returns 0, or -EINVAL with a
+ * one-line reason in errbuf naming the offending key or value.
+ */
+int fault_rule_validate_json(json_t *rule, char *errbuf, size_t errlen);
 
 /* fault_table_remove - disarm rule ID (0 = every rule). Returns 0 or -ENOENT. */
 int fault_table_remove(struct fault_table *table, uint64_t id);
