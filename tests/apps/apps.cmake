@@ -1,0 +1,45 @@
+# Real-application tests (label "apps"): the drivers for LMDB, LevelDB and SQLite, built only when
+# their libraries are found, and the scripts that run PostgreSQL, Redis and the drivers on an
+# fsynclab mount under injected faults. A test whose application is missing reports itself as
+# skipped (ctest SKIP_RETURN_CODE 77) with the reason, never as passed.
+
+set(FSYNCLAB_APPS_DIR ${CMAKE_CURRENT_LIST_DIR})
+
+# apps_find_lib(VAR PKG LIB HEADER) — pkg-config PKG if it has a .pc file, else find_library(LIB)
+# and find_path(HEADER). Sets VAR_FOUND, VAR_LIBS and VAR_INCLUDES.
+function(apps_find_lib var pkg lib header)
+  pkg_check_modules(${var}_PC QUIET ${pkg})
+  if(${var}_PC_FOUND)
+    set(${var}_FOUND TRUE PARENT_SCOPE)
+    set(${var}_LIBS ${${var}_PC_LINK_LIBRARIES} PARENT_SCOPE)
+    set(${var}_INCLUDES ${${var}_PC_INCLUDE_DIRS} PARENT_SCOPE)
+    return()
+  endif()
+  find_library(${var}_LIBRARY ${lib})
+  find_path(${var}_INCLUDE ${header})
+  if(${var}_LIBRARY AND ${var}_INCLUDE)
+    set(${var}_FOUND TRUE PARENT_SCOPE)
+    set(${var}_LIBS ${${var}_LIBRARY} PARENT_SCOPE)
+    set(${var}_INCLUDES ${${var}_INCLUDE} PARENT_SCOPE)
+  else()
+    set(${var}_FOUND FALSE PARENT_SCOPE)
+  endif()
+endfunction()
+
+# apps_driver(NAME VAR) — build tests/apps/NAME.c against library VAR if found, else say why not.
+function(apps_driver name var)
+  if(NOT ${var}_FOUND)
+    message(STATUS "apps: ${name} not built: library not found (install the package listed in scripts/packages.d/apps.txt)")
+    return()
+  endif()
+  add_executable(${name} ${FSYNCLAB_APPS_DIR}/${name}.c ${FSYNCLAB_APPS_DIR}/driver_common.c)
+  target_include_directories(${name} PRIVATE ${FSYNCLAB_APPS_DIR} ${${var}_INCLUDES})
+  target_link_libraries(${name} PRIVATE ${${var}_LIBS})
+endfunction()
+
+apps_find_lib(APPS_LMDB lmdb lmdb lmdb.h)
+apps_find_lib(APPS_LEVELDB leveldb leveldb leveldb/c.h)
+apps_find_lib(APPS_SQLITE sqlite3 sqlite3 sqlite3.h)
+apps_driver(lmdb_driver APPS_LMDB)
+apps_driver(leveldb_driver APPS_LEVELDB)
+apps_driver(sqlite_driver APPS_SQLITE)
