@@ -1,0 +1,3 @@
+# Unit tests of fusefs/faults.c (rules, matching, triggers) and fusefs/control.c (socket path,
+# request handling, the server driven by harness/control_client.c).
+fsynclab_unit_test(test_faults SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_faults.c LIBS fsynclab_fusefs m)
