@@ -43,3 +43,18 @@ apps_find_lib(APPS_SQLITE sqlite3 sqlite3 sqlite3.h)
 apps_driver(lmdb_driver APPS_LMDB)
 apps_driver(leveldb_driver APPS_LEVELDB)
 apps_driver(sqlite_driver APPS_SQLITE)
+
+# apps_test(NAME script args...) — a script test labelled "apps"; exit 77 means skipped (with the
+# reason on its output), never passed.
+function(apps_test name script)
+  fsynclab_script_test(${name} apps ${FSYNCLAB_APPS_DIR}/${script} ${ARGN})
+  set_tests_properties(${name} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
+endfunction()
+
+# The drivers and the server lifecycle scripts themselves, on a plain directory.
+apps_test(apps_selftest_lmdb drivers_selftest.sh lmdb_driver)
+apps_test(apps_selftest_leveldb drivers_selftest.sh leveldb_driver)
+apps_test(apps_selftest_sqlite_rollback drivers_selftest.sh sqlite_driver --journal delete)
+apps_test(apps_selftest_sqlite_wal drivers_selftest.sh sqlite_driver --journal wal)
+apps_test(apps_selftest_pg servers_selftest.sh pg)
+apps_test(apps_selftest_redis servers_selftest.sh redis)

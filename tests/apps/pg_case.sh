@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# pg_case.sh CASE — PostgreSQL (the Debian package's version) under one injected fault on a real
+# fsynclab mount, compared with the outcome observed and pinned for the case.
+#
+# The story: mount (--allow-other: the server runs as the postgres user, files on the mount are its
+# own), initdb into the mount, start (Unix socket only), create the table, commit BASE rows (one
+# transaction each) and CHECKPOINT (the baseline is in the data files); commit MORE rows (durable in
+# the WAL only); arm the fault; then the case's trigger (a CHECKPOINT, or more commits for a WAL
+# fault). Did the server PANIC? Did it restart by itself (restart_after_crash) and accept new
+# commits (LATER rows)? Then read everything back on the cached state, stop the server (immediate),
+# power cut (fsynclab reboot), start again (crash recovery from the WAL) and verify: were
+# acknowledged rows lost? Outcome words: trigger_rc, panic, reinitialized, later_ok, and lib.sh's
+# apps_outcome words. APPS_EXPLORE=1 prints the outcome without comparing.
+set -u
+. "$(dirname "$0")/lib.sh"
+PG=$(dirname "$0")/pg.sh
+
+BASE=40
+MORE=40
+LATER=10
+
+case_def() {
+	# Each case sets: profile, fault (inject arguments; @REL@ is the table's data file and @WAL@
+	# the WAL directory, both relative to the mount), trigger (checkpoint|insert), expect.
+	profile=ext4-ordered expect=""
+	case "$1" in
+	pg-checkpoint-writeback-eio)
+		fault="--op writeback --path @REL@ --errno EIO --times 1" trigger=checkpoint
+		;;
+	pg-checkpoint-writeback-eio-ext4-data)
+		profile=ext4-data
+		fault="--op writeback --path @REL@ --errno EIO --times 1" trigger=checkpoint
+		;;
+	pg-checkpoint-fsync-enospc)
+		fault="--op fsync --path @REL@ --errno ENOSPC --times 1" trigger=checkpoint
+		;;
+	pg-wal-fsync-eio)
+		fault="--op fsync --path @WAL@/0* --errno EIO --times 1" trigger=insert
+		;;
+	*)
+		echo "pg_case.sh: unknown case: '$1'" >&2
+		exit 2
+		;;
+	esac
+}
+
+[ $# -eq 1 ] || {
+	echo "usage: pg_case.sh CASE" >&2
+	exit 2
+}
+case_def "$1"
+apps_init "$1"
+apps_need_user postgres postgresql
+ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || apps_skip "postgres not found (Debian package postgresql not installed)"
+fsl_mount --profile "$profile" --allow-other
+T=$APPS_TMP
+mkdir -p "$T/sock" "$T/log" "$MNT/pg" || apps_die "mkdir failed"
+chown postgres: "$T/sock" "$T/log" "$MNT/pg" || apps_die "chown to postgres failed"
+DATA=$MNT/pg/data
+LOG=$T/log/postgres.log
+
+# pg_start — start the server; its postmaster PID goes to $pid and on the cleanup stack, so the
+# EXIT trap stops it by PID whatever happens.
+pg_start() {
+	pid=$("$PG" start "$DATA" "$T/sock" "$LOG") || return 1
+	apps_defer "apps_stop_pid $pid QUIT 30"
+}
+
+apps_log "initdb on the mount"
+"$PG" init "$DATA" || apps_die "initdb failed"
+pg_start || apps_die "postgres did not start: $(tail -n 5 "$LOG")"
+"$PG" create "$T/sock" || apps_die "create table failed"
+"$PG" insert "$T/sock" 0 "$BASE" >"$T/put1.out" || apps_die "baseline inserts failed"
+"$PG" checkpoint "$T/sock" || apps_die "baseline checkpoint failed"
+"$PG" insert "$T/sock" "$BASE" "$MORE" >>"$T/put1.out" || apps_die "inserts failed"
+rel=pg/data/$("$PG" relpath "$T/sock") || apps_die "relpath failed"
+fault=${fault//@REL@/$rel}
+fault=${fault//@WAL@/pg/data/pg_wal}
+apps_log "fault: fsynclab inject $fault"
+fsl inject $fault >/dev/null
+: >"$T/put2.out"
+if [ "$trigger" = checkpoint ]; then
+	apps_log "trigger: CHECKPOINT"
+	"$PG" checkpoint "$T/sock" 2>"$T/trigger.err"
+	trigger_rc=$?
+else
+	apps_log "trigger: $LATER more commits"
+	"$PG" insert "$T/sock" $((BASE + MORE)) "$LATER" >"$T/put2.out" 2>"$T/trigger.err"
+	trigger_rc=$?
+	n=$(grep -c '^ack' "$T/put2.out")
+	[ "$trigger_rc" -eq 0 ] || echo "fail $(printf 'k%06d' $((BASE + MORE + n))): $(head -n 1 "$T/trigger.err")" >>"$T/put2.out"
+fi
+sed 's/^/    /' "$T/trigger.err" >&2
+fsl clear >/dev/null
+grep -q 'PANIC:' "$LOG" && panic=yes || panic=no
+# After a PANIC the postmaster reinitializes (restart_after_crash = on): wait for it to be ready.
+later_ok=no
+if apps_wait_for 30 "$PG" checkpoint "$T/sock" &&
+	"$PG" insert "$T/sock" $((BASE + MORE + LATER)) "$LATER" >"$T/put3.out" 2>"$T/later.err"; then
+	later_ok=yes
+fi
+grep -q 'reinitializing' "$LOG" && reinit=yes || reinit=no
+total=$((BASE + MORE + 2 * LATER))
+"$PG" verify "$T/sock" 0 "$total" >"$T/before.out" 2>&1 || apps_log "verify before reboot failed"
+apps_log "stop (immediate), power cut, start: crash recovery"
+apps_stop_pid "$pid" QUIT 30
+fsl reboot >/dev/null
+pg_start || apps_die "postgres did not start after the reboot: $(tail -n 5 "$LOG")"
+"$PG" verify "$T/sock" 0 "$total" >"$T/after.out" 2>&1 || apps_log "verify after reboot failed"
+tail -n 1 "$T/after.out" | sed 's/^/    /' >&2
+apps_stop_pid "$pid" INT 30
+
+observed="trigger_rc=$trigger_rc panic=$panic reinitialized=$reinit later_ok=$later_ok $(apps_outcome "$T/put1.out $T/put2.out $T/put3.out" "$T/put2.out" "$T/before.out" "$T/after.out")"
+if [ "${APPS_EXPLORE:-0}" = 1 ]; then
+	echo "observed: $observed"
+	grep -E 'PANIC|ERROR|FATAL|WARNING|redo|reinit' "$LOG" | sed 's/^/    log: /'
+	exit 0
+fi
+[ -n "$expect" ] || apps_die "no outcome pinned for $1 (observed: $observed)"
+apps_expect "$observed" "$expect"
+apps_finish

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# redis_case.sh CASE — Redis (the Debian package's version) with appendonly yes under one injected
+# fault on its append-only file, on a real fsynclab mount, compared with the outcome observed and
+# pinned for the case.
+#
+# The story: mount (--allow-other: the server runs as the redis user), start redis-server (Unix
+# socket only, AOF on the mount), SET BASE keys; arm the fault on the AOF; SET MORE keys (each
+# reply recorded: OK is an acknowledgement), wait two seconds (everysec's background fsync runs),
+# SET LATER keys (does Redis refuse writes after the failure?). Did the server exit? If it did,
+# restart it on the cached state. Read every key back (what a client sees now), kill it (power
+# cut: SIGKILL, then fsynclab reboot), start it again (AOF replay) and read again: were
+# acknowledged writes lost? Outcome words: exited (the server was gone after the fault), and
+# lib.sh's apps_outcome words. APPS_EXPLORE=1 prints the outcome without comparing.
+set -u
+. "$(dirname "$0")/lib.sh"
+REDIS=$(dirname "$0")/redis.sh
+
+BASE=20
+MORE=20
+LATER=10
+AOF='redis/appendonlydir/*.incr.aof'
+
+case_def() {
+	# Each case sets: policy (appendfsync), profile, fault (inject arguments), expect.
+	profile=ext4-ordered expect=""
+	case "$1" in
+	redis-always-fsync-eio)
+		policy=always fault="--op fsync --path $AOF --errno EIO --times 1"
+		;;
+	redis-always-writeback-eio)
+		policy=always fault="--op writeback --path $AOF --errno EIO --times 1"
+		;;
+	redis-always-fsync-enospc)
+		policy=always fault="--op fsync --path $AOF --errno ENOSPC --times 1"
+		;;
+	redis-everysec-fsync-eio)
+		policy=everysec fault="--op fsync --path $AOF --errno EIO --times 1"
+		;;
+	redis-everysec-writeback-eio)
+		policy=everysec fault="--op writeback --path $AOF --errno EIO --times 1"
+		;;
+	*)
+		echo "redis_case.sh: unknown case: '$1'" >&2
+		exit 2
+		;;
+	esac
+}
+
+[ $# -eq 1 ] || {
+	echo "usage: redis_case.sh CASE" >&2
+	exit 2
+}
+case_def "$1"
+apps_init "$1"
+apps_need_cmd redis-server redis-server
+apps_need_user redis redis-server
+fsl_mount --profile "$profile" --allow-other
+T=$APPS_TMP
+mkdir -p "$T/sock" "$T/log" "$MNT/redis" || apps_die "mkdir failed"
+chown redis: "$T/sock" "$T/log" "$MNT/redis" || apps_die "chown to redis failed"
+"$REDIS" conf "$MNT/redis" "$T/sock" "$policy" >"$T/redis.conf" || apps_die "conf failed"
+LOG=$T/log/redis.log
+
+# redis_start — start the server; its PID goes to $pid and on the cleanup stack.
+redis_start() {
+	pid=$("$REDIS" start "$T/redis.conf" "$LOG.$1") || return 1
+	apps_defer "apps_stop_pid $pid KILL 10"
+}
+
+redis_start 1 || apps_die "redis-server did not start: $(tail -n 5 "$LOG.1")"
+"$REDIS" insert "$T/sock" 0 "$BASE" >"$T/put1.out" || apps_die "baseline SETs failed"
+apps_log "fault: fsynclab inject $fault"
+fsl inject $fault >/dev/null
+"$REDIS" insert "$T/sock" "$BASE" "$MORE" continue >"$T/put2.out" 2>&1
+sleep 2
+"$REDIS" insert "$T/sock" $((BASE + MORE)) "$LATER" continue >>"$T/put2.out" 2>&1
+sleep 2
+fsl clear >/dev/null
+grep -E '^fail' "$T/put2.out" | head -n 3 | sed 's/^/    /' >&2
+grep -iE 'fsync|error|exiting' "$LOG.1" | head -n 3 | sed 's/^/    log: /' >&2
+total=$((BASE + MORE + LATER))
+if apps_alive "$pid"; then
+	exited=no
+else
+	exited=yes
+	apps_log "redis-server exited: restart on the cached state"
+	redis_start 2 || apps_die "redis-server did not restart: $(tail -n 5 "$LOG.2")"
+fi
+"$REDIS" verify "$T/sock" 0 "$total" >"$T/before.out" 2>&1 || apps_log "verify before reboot failed"
+apps_log "power cut: SIGKILL, fsynclab reboot, start (AOF replay)"
+apps_stop_pid "$pid" KILL 10
+fsl reboot >/dev/null
+if redis_start 3; then
+	"$REDIS" verify "$T/sock" 0 "$total" >"$T/after.out" 2>&1 || apps_log "verify after reboot failed"
+	restart=ok
+else
+	restart=failed
+	tail -n 3 "$LOG.3" | sed 's/^/    log: /' >&2
+	: >"$T/after.out"
+fi
+tail -n 1 "$T/after.out" | sed 's/^/    /' >&2
+
+observed="exited=$exited restart=$restart $(apps_outcome "$T/put1.out $T/put2.out" "$T/put2.out" "$T/before.out" "$T/after.out")"
+if [ "${APPS_EXPLORE:-0}" = 1 ]; then
+	echo "observed: $observed"
+	exit 0
+fi
+[ -n "$expect" ] || apps_die "no outcome pinned for $1 (observed: $observed)"
+apps_expect "$observed" "$expect"
+apps_finish
