@@ -439,8 +439,10 @@ static int control_conn_process(struct control_server *srv, struct control_conn 
 		}
 		start = nl ? end + 1 : end;
 	}
-	memmove(c->in, c->in + start, c->inlen - start);
-	c->inlen -= start;
+	if (start > 0) {
+		memmove(c->in, c->in + start, c->inlen - start);
+		c->inlen -= start;
+	}
 	if (rc == 0 && c->inlen > CONTROL_MAX_LINE) {
 		rc = control_conn_answer(
 		    c, control_error(E2BIG, "request longer than %u bytes", CONTROL_MAX_LINE));
