@@ -1,0 +1,3 @@
+# Unit tests of wal/ (the log, recovery, the table store) and of `fsynclab wal dump`.
+fsynclab_unit_test(test_wal SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_wal.c LIBS fsynclab_wal)
+target_include_directories(test_wal PRIVATE ${CMAKE_CURRENT_LIST_DIR})
