@@ -2,5 +2,21 @@
 #   kernel_vm  (label vm): the device-mapper backend under Debian's stock kernel in a qemu TCG VM
 #              (dm-error, dm-flakey error_writes/drop_writes, no dm-dust). About 25 s once the
 #              kernel package is cached under the build tree; exit 77 = skipped (tools missing).
-fsynclab_script_test(kernel_vm vm ${CMAKE_CURRENT_LIST_DIR}/kernel_vm.sh)
+#              It also runs test_kernel_dm (below) inside the VM: the harness's own dm code.
+
+# test_kernel_backend (label kernel): the loop-device stack and FIEMAP/Btrfs block mapping on real
+# ext4, XFS and Btrfs, image in a temporary directory (no faults). Needs root; 77 = skipped.
+add_executable(test_kernel_backend ${CMAKE_CURRENT_LIST_DIR}/test_kernel_backend.c)
+target_link_libraries(test_kernel_backend PRIVATE fsynclab_harness)
+add_test(NAME test_kernel_backend COMMAND test_kernel_backend)
+set_tests_properties(test_kernel_backend PROPERTIES LABELS kernel TIMEOUT 300 SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
+
+# test_kernel_dm (label kernel): the dm backend (dm-error, dm-flakey). Skips (77) with "device-mapper
+# not available in this kernel" where /dev/mapper/control is missing; kernel_vm runs it in the VM.
+add_executable(test_kernel_dm ${CMAKE_CURRENT_LIST_DIR}/test_kernel_dm.c)
+target_link_libraries(test_kernel_dm PRIVATE fsynclab_harness)
+add_test(NAME test_kernel_dm COMMAND test_kernel_dm)
+set_tests_properties(test_kernel_dm PROPERTIES LABELS kernel TIMEOUT 300 SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
+
+fsynclab_script_test(kernel_vm vm ${CMAKE_CURRENT_LIST_DIR}/kernel_vm.sh $<TARGET_FILE:test_kernel_dm>)
 set_tests_properties(kernel_vm PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)

@@ -12,6 +12,7 @@
 #   - results come back over the serial console as "FSYNCLAB-VM: ..." lines, parsed here.
 # The qemu process is started by this script, recorded by PID and killed by PID on any exit.
 #
+# Usage: kernel_vm.sh [TEST_KERNEL_DM] — the path of the built test_kernel_dm, run in the guest too.
 # Environment: FSYNCLAB_BUILD (cache dir parent; default a temp dir), FSYNCLAB_VM_TIMEOUT (seconds,
 # default 420). Exit 0 = every case passed, 1 = a case failed or the VM did not finish, 77 = skipped
 # (not root, or a tool missing: install scripts/packages.d/kernel.txt).
@@ -19,6 +20,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 guest_script=$here/kernel_vm_guest.sh
+dm_test=${1:-none}
 timeout_s=${FSYNCLAB_VM_TIMEOUT:-420}
 
 skip() {
@@ -125,7 +127,7 @@ log=$work/console.log
 start=$(date +%s)
 qemu-system-x86_64 -accel tcg -m 768 -smp 1 -no-reboot -display none -monitor none \
 	-serial "file:$log" -kernel "$vmlinuz" -initrd "$work/initramfs.gz" \
-	-append "console=ttyS0 panic=-1 quiet loglevel=3 fsynclab.script=$guest_script fsynclab.dust_in_package=$dust_in_package" \
+	-append "console=ttyS0 panic=-1 quiet loglevel=3 fsynclab.script=$guest_script fsynclab.dust_in_package=$dust_in_package fsynclab.dm_test=$dm_test" \
 	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" &
 qemu_pid=$!
 deadline=$((start + timeout_s))
@@ -146,7 +148,7 @@ grep -a 'FSYNCLAB-VM' "$log" || true
 status=0
 for case in dm_error_fails_fsync_of_chosen_block dm_error_spares_other_blocks_and_flushes \
 	dm_flakey_error_writes_fails_fsync_and_flushes dm_flakey_drop_writes_loses_acknowledged_data \
-	dm_dust_not_available; do
+	dm_dust_not_available $([ "$dm_test" != none ] && echo harness_dm_backend); do
 	if ! grep -aq "FSYNCLAB-VM: ok $case" "$log"; then
 		echo "FAIL: case $case did not report ok"
 		status=1

@@ -15,6 +15,8 @@
 #       after a remount the file holds its old data.
 #   dm_dust_not_available                        Debian's kernel package has no dm-dust
 #       (CONFIG_DM_DUST unset, as kernel_vm.sh found) and `dmsetup create` of a dust target fails.
+#   harness_dm_backend                           the harness's own dm code (test_kernel_dm, built on
+#       the host and passed as fsynclab.dm_test=PATH) passes here, where dm exists.
 #
 # Each case prints "FSYNCLAB-VM: ok NAME" or "FSYNCLAB-VM: FAIL NAME: why" on the console.
 set -u
@@ -30,8 +32,12 @@ fail() {
 dm() { dmsetup --noudevsync "$@"; }
 
 dust_in_package=unknown
+dm_test=none
 for w in $(cat /proc/cmdline); do
-	case "$w" in fsynclab.dust_in_package=*) dust_in_package=${w#fsynclab.dust_in_package=} ;; esac
+	case "$w" in
+	fsynclab.dust_in_package=*) dust_in_package=${w#fsynclab.dust_in_package=} ;;
+	fsynclab.dm_test=*) dm_test=${w#fsynclab.dm_test=} ;;
+	esac
 done
 say "kernel $(uname -r)"
 
@@ -153,6 +159,14 @@ elif [ "$dust_in_package" = no ]; then
 	ok dm_dust_not_available
 else
 	fail dm_dust_not_available "dust target refused, but the package's config says '$dust_in_package'"
+fi
+
+# --- the harness's dm backend ------------------------------------------------------------------
+if [ "$dm_test" != none ]; then
+	mkdir -p /tmp/harness-dm
+	"$dm_test" /tmp/harness-dm
+	rc=$?
+	if [ $rc = 0 ]; then ok harness_dm_backend; else fail harness_dm_backend "$dm_test exited $rc"; fi
 fi
 
 left=$(dmsetup ls 2>&1)
