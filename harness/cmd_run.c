@@ -1,14 +1,394 @@
 /*
- * cmd_run.c — `fsynclab run`. Placeholder until its issue lands: it refuses clearly.
+ * cmd_run.c — `fsynclab run [SCENARIO.yaml|DIR ...] [-v|-q] [-j N] [--seed S] [--json F]
+ * [--junit F] [--html F] [--all]`.
+ *
+ * Finds the scenario files (no argument: the core catalogue, scenario_catalogue_dir(); a DIR: its
+ * *.yaml; subfolders only when named or with --all), runs each in a worker process of its own (at
+ * most N at once: each has its own backing directory and mount), narrates each scenario as it
+ * finishes, then prints the summary table and the total time and writes the requested reports.
+ *
+ * A worker sends its result to this process as one JSON object over a pipe (report_json.c), so a
+ * worker that dies still leaves a verdict (ERROR). Ctrl-C: every worker cleans up its own mount
+ * and reports "interrupted"; no new scenario starts; the exit status is 130.
+ *
+ * Exit status: 0 only if every scenario matched its expectation; 1 otherwise; 2 for bad usage.
  */
 #include "commands.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "report.h"
+#include "runner.h"
+#include "scenario.h"
+#include "workload.h"
+
+#define MAX_JOBS 64
+
+static void run_usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: fsynclab run [SCENARIO.yaml|DIR ...] [options]\n"
+	        "  (no argument: the core catalogue in %s)\n"
+	        "  -v, --verbose     show every operation (each acknowledgement, each fsync)\n"
+	        "  -q, --quiet       show only the summary table\n"
+	        "  -j, --jobs N      run N scenarios at once, each on its own mount (default 1)\n"
+	        "      --seed S      replace every scenario's seed (replay a run)\n"
+	        "      --all         also run the scenarios in subfolders (apps/, kernel/, ...)\n"
+	        "      --json FILE   write the results as JSON\n"
+	        "      --junit FILE  write JUnit XML (for CI systems)\n"
+	        "      --html FILE   write a self-contained HTML report (timelines, policy trade-off)\n"
+	        "exit status: 0 when every scenario matched its expectation, 1 otherwise, 2 bad usage\n",
+	        scenario_catalogue_dir());
+}
+
+static void on_signal(int sig)
+{
+	runner_interrupted = sig;
+}
+
+/* ---- Finding scenarios ---- */
+
+struct file_list {
+	char **paths;
+	size_t n, cap;
+};
+
+static int list_add(struct file_list *l, const char *path)
+{
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 32;
+		char **p = realloc(l->paths, ncap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		l->paths = p;
+		l->cap = ncap;
+	}
+	l->paths[l->n] = strdup(path);
+	if (!l->paths[l->n])
+		return -ENOMEM;
+	l->n++;
+	return 0;
+}
+
+static void list_free(struct file_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->paths[i]);
+	free(l->paths);
+}
+
+/* add_arg - a file, or every scenario of a directory. 0, or -errno after printing why. */
+static int add_arg(struct file_list *l, const char *arg, bool all)
+{
+	struct stat st;
+	if (stat(arg, &st) < 0) {
+		fprintf(stderr, "fsynclab run: %s: %s\n", arg, strerror(errno));
+		return -errno;
+	}
+	if (!S_ISDIR(st.st_mode))
+		return list_add(l, arg);
+	char **paths = NULL, err[512];
+	size_t count = 0;
+	int r = scenario_list_dir(arg, all, &paths, &count, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "fsynclab run: %s\n", err);
+		return r;
+	}
+	if (count == 0)
+		fprintf(stderr, "fsynclab run: no scenario (*.yaml) in %s\n", arg);
+	for (size_t i = 0; r == 0 && i < count; i++)
+		r = list_add(l, paths[i]);
+	scenario_list_free(paths, count);
+	return count == 0 ? -ENOENT : r;
+}
+
+/* ---- Workers ---- */
+
+struct worker {
+	pid_t pid;
+	int fd;
+	size_t index; /* which scenario */
+	char *buf;
+	size_t len, cap;
+};
+
+/* worker_start - fork a worker for scenario PATH: run it, send the result, exit. */
+static int worker_start(struct worker *w, const char *path, size_t index, const struct runner_options *ro)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = -errno;
+		close(p[0]);
+		close(p[1]);
+		return e;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		struct report_scenario *s = runner_run_file(path, ro);
+		json_t *j = s ? report_scenario_to_json(s) : NULL;
+		int rc = j && json_dumpfd(j, p[1], JSON_COMPACT) == 0 ? 0 : 1;
+		json_decref(j);
+		report_scenario_free(s);
+		close(p[1]);
+		_exit(rc);
+	}
+	close(p[1]);
+	*w = (struct worker){.pid = pid, .fd = p[0], .index = index};
+	return 0;
+}
+
+/* worker_read - take what the pipe has; 1 while open, 0 at EOF. */
+static int worker_read(struct worker *w)
+{
+	char chunk[65536];
+	ssize_t n = read(w->fd, chunk, sizeof(chunk));
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN ? 1 : 0;
+	if (n == 0)
+		return 0;
+	if (w->len + (size_t)n + 1 > w->cap) {
+		size_t ncap = (w->len + (size_t)n + 1) * 2;
+		char *b = realloc(w->buf, ncap);
+		if (!b)
+			return 0;
+		w->buf = b;
+		w->cap = ncap;
+	}
+	memcpy(w->buf + w->len, chunk, (size_t)n);
+	w->len += (size_t)n;
+	return 1;
+}
+
+/* worker_finish - reap the worker and turn what it sent into a result (ERROR if nothing usable). */
+static struct report_scenario *worker_finish(struct worker *w, const char *path)
+{
+	close(w->fd);
+	int status = 0;
+	while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	struct report_scenario *s = NULL;
+	char err[256] = "";
+	if (w->len) {
+		json_error_t jerr;
+		json_t *j = json_loadb(w->buf, w->len, 0, &jerr);
+		s = j ? report_scenario_from_json(j, err, sizeof(err)) : NULL;
+		json_decref(j);
+	}
+	free(w->buf);
+	if (s)
+		return s;
+	const char *base = strrchr(path, '/');
+	s = report_scenario_new(base ? base + 1 : path);
+	if (!s)
+		return NULL;
+	s->verdict = REPORT_ERROR;
+	char why[320];
+	if (WIFSIGNALED(status))
+		snprintf(why, sizeof(why), "the worker running it died (signal %d)", WTERMSIG(status));
+	else
+		snprintf(why, sizeof(why), "the worker running it sent no result (exit %d%s%s)",
+		         WEXITSTATUS(status), err[0] ? "; " : "", err);
+	if (report_set(&s->error, why) < 0 || report_set(&s->file, path) < 0) {
+		report_scenario_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* ---- Reports ---- */
+
+/* write_report - FILE with writer OPS. 0, or 1 after printing why. */
+static int write_report(const char *file, const struct report_writer_ops *ops, const struct report_run *run)
+{
+	FILE *f = fopen(file, "w");
+	if (!f) {
+		fprintf(stderr, "fsynclab run: --%s %s: %s\n", ops->name, file, strerror(errno));
+		return 1;
+	}
+	struct report_sink sink = {.ops = ops, .out = f};
+	int r = report_write_all(&sink, run);
+	if (fclose(f) != 0 && r == 0)
+		r = -errno;
+	if (r < 0) {
+		fprintf(stderr, "fsynclab run: writing %s: %s\n", file, strerror(-r));
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- The command ---- */
 
 int cmd_run(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "fsynclab run: not implemented in this build\n");
-	return 2;
+	enum { OPT_SEED = 256, OPT_JSON, OPT_JUNIT, OPT_HTML, OPT_ALL };
+	static const struct option longopts[] = {
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"jobs", required_argument, NULL, 'j'},
+	    {"seed", required_argument, NULL, OPT_SEED},
+	    {"json", required_argument, NULL, OPT_JSON},
+	    {"junit", required_argument, NULL, OPT_JUNIT},
+	    {"html", required_argument, NULL, OPT_HTML},
+	    {"all", no_argument, NULL, OPT_ALL},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	int verbosity = 0, jobs = 1, c;
+	bool all = false;
+	const char *json_file = NULL, *junit_file = NULL, *html_file = NULL;
+	struct runner_options ro = {.self = getenv("FSYNCLAB_SELF")}; /* mount with another build */
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "vqj:h", longopts, NULL)) != -1) {
+		char *end;
+		switch (c) {
+		case 'v':
+			verbosity = 1;
+			break;
+		case 'q':
+			verbosity = -1;
+			break;
+		case 'j':
+			jobs = (int)strtol(optarg, &end, 10);
+			if (*end || jobs < 1 || jobs > MAX_JOBS) {
+				fprintf(stderr, "fsynclab run: bad -j '%s' (1 to %d)\n", optarg, MAX_JOBS);
+				return 2;
+			}
+			break;
+		case OPT_SEED:
+			errno = 0;
+			ro.seed = strtoull(optarg, &end, 0);
+			if (errno || *end || !*optarg || optarg[0] == '-') {
+				fprintf(stderr, "fsynclab run: bad --seed '%s' (an unsigned integer)\n",
+				        optarg);
+				return 2;
+			}
+			ro.seed_set = true;
+			break;
+		case OPT_JSON:
+			json_file = optarg;
+			break;
+		case OPT_JUNIT:
+			junit_file = optarg;
+			break;
+		case OPT_HTML:
+			html_file = optarg;
+			break;
+		case OPT_ALL:
+			all = true;
+			break;
+		case 'h':
+			run_usage(stdout);
+			return 0;
+		default:
+			run_usage(stderr);
+			return 2;
+		}
+	}
+
+	struct file_list files = {0};
+	int r = 0;
+	if (optind == argc)
+		r = add_arg(&files, scenario_catalogue_dir(), all);
+	for (int i = optind; r == 0 && i < argc; i++)
+		r = add_arg(&files, argv[i], all);
+	if (r < 0) {
+		if (r == -ENOMEM)
+			fprintf(stderr, "fsynclab run: out of memory\n");
+		list_free(&files);
+		return 2;
+	}
+
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0) {
+		fprintf(stderr, "fsynclab run: sigaction: %s\n", strerror(errno));
+		list_free(&files);
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+
+	struct report_run run = {.seed = ro.seed_set ? ro.seed : 0, .jobs = jobs};
+	struct report_scenario **results = calloc(files.n, sizeof(*results));
+	struct worker workers[MAX_JOBS];
+	size_t running = 0, next = 0, finished = 0;
+	struct report_sink text = {.ops = &report_text_ops,
+	                           .out = stdout,
+	                           .verbosity = verbosity,
+	                           .colour = isatty(STDOUT_FILENO) && !getenv("NO_COLOR")};
+	int64_t t0 = workload_clock_ns();
+	int status = results ? 0 : 1;
+	while (results && (running || (next < files.n && !runner_interrupted))) {
+		while (running < (size_t)jobs && next < files.n && !runner_interrupted) {
+			int e = worker_start(&workers[running], files.paths[next], next, &ro);
+			if (e < 0) {
+				fprintf(stderr, "fsynclab run: cannot start a worker: %s\n", strerror(-e));
+				runner_interrupted = SIGTERM;
+				status = 1;
+				break;
+			}
+			running++;
+			next++;
+		}
+		struct pollfd pfd[MAX_JOBS];
+		for (size_t i = 0; i < running; i++)
+			pfd[i] = (struct pollfd){.fd = workers[i].fd, .events = POLLIN};
+		if (poll(pfd, running, 200) <= 0)
+			continue;
+		for (size_t i = 0; i < running; i++) {
+			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) || worker_read(&workers[i]) == 1)
+				continue;
+			struct worker w = workers[i];
+			workers[i] = workers[--running];
+			pfd[i] = pfd[running];
+			i--; /* look at the worker moved into this slot */
+			struct report_scenario *s = worker_finish(&w, files.paths[w.index]);
+			if (!s) {
+				status = 1;
+				continue;
+			}
+			results[w.index] = s;
+			finished++;
+			if (text.ops->scenario(&text, s) < 0)
+				status = 1;
+		}
+	}
+	run.total_ms = (double)(workload_clock_ns() - t0) / 1e6;
+	for (size_t i = 0; results && i < files.n; i++)
+		if (results[i] && report_run_add(&run, results[i]) < 0) {
+			report_scenario_free(results[i]);
+			status = 1;
+		}
+	free(results);
+	if (text.ops->end(&text, &run) < 0 || fflush(stdout) != 0)
+		status = 1;
+	if (finished < files.n)
+		fprintf(stderr, "fsynclab run: %zu scenario%s not run (interrupted)\n", files.n - finished,
+		        files.n - finished == 1 ? "" : "s");
+	if (json_file)
+		status |= write_report(json_file, &report_json_ops, &run);
+	if (junit_file)
+		status |= write_report(junit_file, &report_junit_ops, &run);
+	if (html_file)
+		status |= write_report(html_file, &report_html_ops, &run);
+	if (report_run_count(&run, REPORT_MATCHED) != files.n)
+		status = 1;
+	report_run_free(&run);
+	list_free(&files);
+	if (runner_interrupted)
+		return 130;
+	return status;
 }
