@@ -20,3 +20,12 @@ set_tests_properties(test_kernel_dm PROPERTIES LABELS kernel TIMEOUT 300 SKIP_RE
 
 fsynclab_script_test(kernel_vm vm ${CMAKE_CURRENT_LIST_DIR}/kernel_vm.sh $<TARGET_FILE:test_kernel_dm>)
 set_tests_properties(kernel_vm PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
+
+# kernel_fsyncgate (label kernel): fsyncgate, errseq (two fds, late open), ENOSPC and the journal
+# failure on real ext4 (ordered and data=journal), XFS and Btrfs, through an fsynclab --cache none
+# mount and a loop device. Needs root, /dev/fuse and mkfs.{ext4,xfs,btrfs}; 77 = skipped.
+add_executable(test_kernel_fsyncgate ${CMAKE_CURRENT_LIST_DIR}/test_kernel_fsyncgate.c)
+target_link_libraries(test_kernel_fsyncgate PRIVATE fsynclab_harness)
+fsynclab_script_test(kernel_fsyncgate kernel ${CMAKE_CURRENT_LIST_DIR}/kernel_fsyncgate.sh
+  $<TARGET_FILE:test_kernel_fsyncgate>)
+set_tests_properties(kernel_fsyncgate PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300 RUN_SERIAL TRUE)
