@@ -1,0 +1,7 @@
+# Container test (issue 7), label "docker": tests/docker/run.sh builds docker/Dockerfile on a private
+# dockerd it starts and stops itself, with a base image made by debootstrap, and runs the image
+# (help, the preflight's refusals and passes, no compiler inside, the catalogue with reports on
+# /out). About 50 s with the debootstrap rootfs cached in /var/cache/fsynclab-docker, 80 s without.
+# Exit 77 = skipped, with the reason (not root, no /dev/fuse, docker.io/debootstrap not installable).
+fsynclab_script_test(docker_image_builds_and_runs docker ${CMAKE_SOURCE_DIR}/tests/docker/run.sh)
+set_tests_properties(docker_image_builds_and_runs PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 1200)
