@@ -1,0 +1,777 @@
+/*
+ * pagecache.c — the emulated page cache, and the writeback that can fail.
+ *
+ * The model is the kernel's page cache, cut down to what decides durability:
+ *
+ *   write      copies into pages of block_size bytes and marks them DIRTY. Nothing reaches the
+ *              backing file ("the disk"). A page only partly covered is first read from disk.
+ *   read       returns the disk's bytes overlaid with every cached page, cut at the in-memory
+ *              file size (which a write past the end extends before anything is on disk).
+ *   writeback  (fsync, the background flusher, the dirty limit, sync, unmount) writes each DIRTY
+ *              page to disk. Before each page the `writeback` fault rules are asked; a page that
+ *              passes joins a run of contiguous pages written with one pwritev(). A page that
+ *              fires gets the rule's effect:
+ *                errno        the page's writeback fails: the page takes the profile's fate
+ *                             (FAILED = marked clean but kept, so reads still show the new data
+ *                             although the disk has the old; REVERT = dropped, reads show the
+ *                             disk; KEEP_DIRTY = stays dirty for a retry) and the error is
+ *                             recorded on the inode's errseq (see errseq.c) for fsync to report
+ *                data effects   (effects.c) what persists differs from the page; the page becomes
+ *                             DIVERGED: clean, kept, and reads show the intended data until a
+ *                             power cut reveals what the disk really holds
+ *              A page written as asked is dropped from the cache: the disk now holds it.
+ *   power cut  drops every page, DIRTY, FAILED or DIVERGED alike, and the in-memory size.
+ *
+ * The error seen by fsync is therefore exactly Linux's: the writeback error goes into the
+ * inode's errseq_t, and each open file reports it once (or, with --legacy-errors, the first
+ * caller consumes it).
+ *
+ * Locking: one mutex per inode (pagecache_inode.lock) protects its pages and size; it is held
+ * across the backing-file I/O of a writeback, so a write racing a writeback simply waits. The
+ * error log has its own lock; the dirty byte count is atomic.
+ */
+#include "pagecache.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "errname.h"
+#include "effects.h"
+
+int64_t pagecache_now_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		return 0;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int pagecache_init(struct pagecache *pc, const struct pagecache_config *cfg)
+{
+	int rc;
+
+	memset(pc, 0, sizeof(*pc));
+	pc->cfg = *cfg;
+	if (!pc->cfg.profile)
+		pc->cfg.profile = profile_default();
+	if (pc->cfg.block_size < 512 || (pc->cfg.block_size & (pc->cfg.block_size - 1)))
+		return -EINVAL;
+	atomic_init(&pc->dirty_bytes, 0);
+	pc->errors = calloc(PAGECACHE_MAX_ERRORS, sizeof(*pc->errors));
+	if (!pc->errors)
+		return -ENOMEM;
+	rc = pthread_mutex_init(&pc->log_lock, NULL);
+	if (rc != 0) {
+		free(pc->errors);
+		return -rc;
+	}
+	return 0;
+}
+
+void pagecache_fini(struct pagecache *pc)
+{
+	pthread_mutex_destroy(&pc->log_lock);
+	free(pc->errors);
+	pc->errors = NULL;
+}
+
+int pagecache_inode_init(struct pagecache_inode *pi)
+{
+	int rc;
+
+	memset(pi, 0, sizeof(*pi));
+	atomic_init(&pi->wb_err, 0);
+	atomic_init(&pi->legacy_err, 0);
+	rc = pthread_mutex_init(&pi->lock, NULL);
+	return -rc;
+}
+
+/* Free every page; the caller holds pi->lock (or owns pi exclusively). */
+static bool drop_pages_locked(struct pagecache *pc, struct pagecache_inode *pi)
+{
+	bool any = pi->npages > 0;
+
+	for (size_t i = 0; i < pi->npages; i++)
+		free(pi->pages[i]);
+	atomic_fetch_sub(&pc->dirty_bytes, (uint64_t)pi->ndirty * pc->cfg.block_size);
+	pi->npages = 0;
+	pi->ndirty = 0;
+	return any;
+}
+
+void pagecache_inode_fini(struct pagecache *pc, struct pagecache_inode *pi)
+{
+	drop_pages_locked(pc, pi);
+	free(pi->pages);
+	pi->pages = NULL;
+	pi->cap = 0;
+	pthread_mutex_destroy(&pi->lock);
+}
+
+/* ---- Page lookup in the sorted array ---- */
+
+/* Position of the first page with index >= IDX. */
+static size_t page_lower_bound(const struct pagecache_inode *pi, uint64_t idx)
+{
+	size_t lo = 0, hi = pi->npages;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (pi->pages[mid]->index < idx)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Insert page P at position POS. Returns 0 or -ENOMEM. */
+static int page_insert_at(struct pagecache_inode *pi, size_t pos, struct page *p)
+{
+	if (pi->npages == pi->cap) {
+		size_t ncap = pi->cap ? pi->cap * 2 : 16;
+		struct page **np = realloc(pi->pages, ncap * sizeof(*np));
+
+		if (!np)
+			return -ENOMEM;
+		pi->pages = np;
+		pi->cap = ncap;
+	}
+	memmove(&pi->pages[pos + 1], &pi->pages[pos], (pi->npages - pos) * sizeof(*pi->pages));
+	pi->pages[pos] = p;
+	pi->npages++;
+	return 0;
+}
+
+/* Read up to LEN bytes at OFF from FD, zero-filling past end of file. Returns 0 or -errno. */
+static int pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(fd, (uint8_t *)buf + done, len - done, (off_t)(off + done));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	memset((uint8_t *)buf + done, 0, len - done);
+	return 0;
+}
+
+/* Write all LEN bytes at OFF. Returns 0 or -errno. */
+static int pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pwrite(fd, (const uint8_t *)buf + done, len - done, (off_t)(off + done));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EIO;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* Make pi->size valid from the backing file. Returns 0 or -errno. */
+static int ensure_size_locked(struct pagecache_inode *pi, int fd)
+{
+	struct stat st;
+
+	if (pi->size_valid)
+		return 0;
+	if (fstat(fd, &st) != 0)
+		return -errno;
+	pi->size = (uint64_t)st.st_size;
+	pi->size_valid = true;
+	return 0;
+}
+
+/* ---- Read and write ---- */
+
+ssize_t pagecache_read(struct pagecache *pc, struct pagecache_inode *pi, int fd, void *buf, size_t len,
+                       uint64_t off)
+{
+	uint64_t bs = pc->cfg.block_size, end;
+	ssize_t ret;
+	int rc;
+
+	pthread_mutex_lock(&pi->lock);
+	if (!pi->size_valid && pi->npages == 0) {
+		/* Nothing cached: the disk is the truth. */
+		do
+			ret = pread(fd, buf, len, (off_t)off);
+		while (ret < 0 && errno == EINTR);
+		if (ret < 0)
+			ret = -errno;
+		goto out;
+	}
+	rc = ensure_size_locked(pi, fd);
+	if (rc < 0) {
+		ret = rc;
+		goto out;
+	}
+	if (off >= pi->size) {
+		ret = 0;
+		goto out;
+	}
+	if (len > pi->size - off)
+		len = (size_t)(pi->size - off);
+	end = off + len;
+	rc = pread_full(fd, buf, len, off);
+	if (rc < 0) {
+		ret = rc;
+		goto out;
+	}
+	for (size_t i = page_lower_bound(pi, off / bs); i < pi->npages; i++) {
+		struct page *p = pi->pages[i];
+		uint64_t pstart = p->index * bs, from, to;
+
+		if (pstart >= end)
+			break;
+		from = pstart > off ? pstart : off;
+		to = pstart + bs < end ? pstart + bs : end;
+		memcpy((uint8_t *)buf + (from - off), p->data + (from - pstart), to - from);
+	}
+	ret = (ssize_t)len;
+out:
+	pthread_mutex_unlock(&pi->lock);
+	return ret;
+}
+
+ssize_t pagecache_write(struct pagecache *pc, struct pagecache_inode *pi, int fd, const void *buf, size_t len,
+                        uint64_t off)
+{
+	uint64_t bs = pc->cfg.block_size, end = off + len;
+	bool was_clean;
+	ssize_t ret = (ssize_t)len;
+	int rc;
+
+	if (len == 0)
+		return 0;
+	pthread_mutex_lock(&pi->lock);
+	rc = ensure_size_locked(pi, fd);
+	if (rc < 0) {
+		ret = rc;
+		goto out;
+	}
+	was_clean = pi->ndirty == 0;
+	for (uint64_t idx = off / bs; idx * bs < end; idx++) {
+		uint64_t pstart = idx * bs;
+		uint64_t from = pstart > off ? pstart : off;
+		uint64_t to = pstart + bs < end ? pstart + bs : end;
+		size_t pos = page_lower_bound(pi, idx);
+		struct page *p = pos < pi->npages && pi->pages[pos]->index == idx ? pi->pages[pos] : NULL;
+
+		if (!p) {
+			p = malloc(sizeof(*p) + bs);
+			if (!p) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			p->index = idx;
+			p->state = PAGE_DIRTY;
+			if (from != pstart || to != pstart + bs) {
+				/* Partly covered: start from what the file holds (zeros past its end). */
+				rc = pread_full(fd, p->data, bs, pstart);
+				if (rc < 0) {
+					free(p);
+					ret = rc;
+					goto out;
+				}
+			}
+			rc = page_insert_at(pi, pos, p);
+			if (rc < 0) {
+				free(p);
+				ret = rc;
+				goto out;
+			}
+			pi->ndirty++;
+			atomic_fetch_add(&pc->dirty_bytes, bs);
+		} else if (p->state != PAGE_DIRTY) {
+			p->state = PAGE_DIRTY;
+			pi->ndirty++;
+			atomic_fetch_add(&pc->dirty_bytes, bs);
+		}
+		memcpy(p->data + (from - pstart), (const uint8_t *)buf + (from - off), to - from);
+		if (to > pi->size)
+			pi->size = to;
+	}
+	if (was_clean && pi->ndirty > 0)
+		pi->dirtied_when = pagecache_now_ns();
+out:
+	pthread_mutex_unlock(&pi->lock);
+	return ret;
+}
+
+void pagecache_write_through(struct pagecache *pc, struct pagecache_inode *pi, const void *buf, size_t len,
+                             uint64_t off)
+{
+	uint64_t bs = pc->cfg.block_size, end = off + len;
+
+	pthread_mutex_lock(&pi->lock);
+	for (size_t i = page_lower_bound(pi, off / bs); i < pi->npages; i++) {
+		struct page *p = pi->pages[i];
+		uint64_t pstart = p->index * bs, from, to;
+
+		if (pstart >= end)
+			break;
+		from = pstart > off ? pstart : off;
+		to = pstart + bs < end ? pstart + bs : end;
+		memcpy(p->data + (from - pstart), (const uint8_t *)buf + (from - off), to - from);
+	}
+	if (pi->size_valid && end > pi->size)
+		pi->size = end;
+	pthread_mutex_unlock(&pi->lock);
+}
+
+/* ---- Errors ---- */
+
+void pagecache_record_error(struct pagecache *pc, const char *path, const char *op, int err, int64_t block)
+{
+	struct pagecache_error *e;
+
+	pthread_mutex_lock(&pc->log_lock);
+	if (pc->nerrors == PAGECACHE_MAX_ERRORS) {
+		memmove(&pc->errors[0], &pc->errors[1], (PAGECACHE_MAX_ERRORS - 1) * sizeof(*pc->errors));
+		pc->nerrors--;
+	}
+	e = &pc->errors[pc->nerrors++];
+	snprintf(e->path, sizeof(e->path), "%s", path ? path : "");
+	e->op = op;
+	e->err = err;
+	e->block = block;
+	pc->errors_total++;
+	pthread_mutex_unlock(&pc->log_lock);
+	fprintf(stderr, "fsynclab: %s error %s on '%s' block %lld\n", op, errname_str(err), path ? path : "",
+	        (long long)block);
+}
+
+/* Record a writeback error ERR (negative) on the inode, as the profile and error mode say. */
+static void note_writeback_error_locked(struct pagecache *pc, struct pagecache_inode *pi, int err)
+{
+	if (pc->cfg.profile->report_on_next_fsync) {
+		pi->deferred_err = err;
+		return;
+	}
+	if (pc->cfg.legacy_errors)
+		errseq_legacy_set(&pi->legacy_err, err);
+	else
+		errseq_set(&pi->wb_err, err);
+}
+
+void pagecache_fsync_begin(struct pagecache *pc, struct pagecache_inode *pi)
+{
+	pthread_mutex_lock(&pi->lock);
+	if (pi->deferred_err) {
+		if (pc->cfg.legacy_errors)
+			errseq_legacy_set(&pi->legacy_err, pi->deferred_err);
+		else
+			errseq_set(&pi->wb_err, pi->deferred_err);
+		pi->deferred_err = 0;
+	}
+	pthread_mutex_unlock(&pi->lock);
+}
+
+uint32_t pagecache_file_sample(struct pagecache *pc, struct pagecache_inode *pi)
+{
+	(void)pc;
+	return errseq_sample(&pi->wb_err);
+}
+
+int pagecache_file_check(struct pagecache *pc, struct pagecache_inode *pi, uint32_t *since)
+{
+	if (pc->cfg.legacy_errors)
+		return errseq_legacy_test_and_clear(&pi->legacy_err);
+	return errseq_check_and_advance(&pi->wb_err, since);
+}
+
+/* ---- Writeback ---- */
+
+/* A run of contiguous pages on its way to one pwritev(). */
+struct wb_run {
+	struct iovec iov[64];
+	size_t first; /* position in pi->pages of the run's first page */
+	size_t n;
+	uint64_t off;
+};
+
+/* The fate of page at position POS whose writeback failed with ERR (negative). */
+static void page_failed_locked(struct pagecache *pc, struct pagecache_inode *pi, struct page *p, int err,
+                               const char *path, struct pagecache_wb_result *res, uint64_t *grow_to)
+{
+	uint64_t bs = pc->cfg.block_size;
+	uint64_t pend = p->index * bs + bs;
+
+	res->failed++;
+	note_writeback_error_locked(pc, pi, err);
+	pagecache_record_error(pc, path, "writeback", -err, (int64_t)p->index);
+	if (pc->cfg.profile->size_persists_on_failure && pi->size_valid) {
+		uint64_t end = pend < pi->size ? pend : pi->size;
+
+		if (end > *grow_to)
+			*grow_to = end;
+	}
+	switch (pc->cfg.profile->page_fate) {
+	case PAGE_FATE_KEEP_DIRTY:
+		break;
+	case PAGE_FATE_FAILED_CLEAN:
+		p->state = PAGE_FAILED;
+		pi->ndirty--;
+		atomic_fetch_sub(&pc->dirty_bytes, bs);
+		break;
+	case PAGE_FATE_REVERT:
+		p->state = PAGE_FAILED; /* dropped by the caller's compaction */
+		pi->ndirty--;
+		atomic_fetch_sub(&pc->dirty_bytes, bs);
+		if (!res->reverted || p->index * bs < res->revert_start)
+			res->revert_start = p->index * bs;
+		if (!res->reverted || pend > res->revert_end)
+			res->revert_end = pend;
+		res->reverted = true;
+		break;
+	}
+}
+
+/* A page that reached the disk: DIRTY no more; kept only if the disk differs from it. */
+static void page_written_locked(struct pagecache *pc, struct pagecache_inode *pi, struct page *p,
+                                bool diverged, struct pagecache_wb_result *res)
+{
+	res->written++;
+	p->state = diverged ? PAGE_DIVERGED : PAGE_CLEAN;
+	pi->ndirty--;
+	atomic_fetch_sub(&pc->dirty_bytes, pc->cfg.block_size);
+}
+
+/* Bytes of page P that belong to the file (the last page is cut at the size). */
+static size_t page_len_locked(struct pagecache *pc, struct pagecache_inode *pi, struct page *p)
+{
+	uint64_t bs = pc->cfg.block_size, pstart = p->index * bs;
+
+	if (!pi->size_valid || pi->size >= pstart + bs)
+		return bs;
+	return pi->size > pstart ? (size_t)(pi->size - pstart) : 0;
+}
+
+/*
+ * Write the pending run with one pwritev(). On an I/O error every page in it failed (and takes
+ * the profile's fate); KEEP[i] says which pages stay cached afterwards.
+ */
+static void flush_run(struct pagecache *pc, struct pagecache_inode *pi, int fd, const char *path,
+                      struct wb_run *run, bool *keep, struct pagecache_wb_result *res, uint64_t *grow_to,
+                      int *first_err)
+{
+	size_t total = 0;
+	ssize_t n;
+	int rc;
+
+	if (run->n == 0)
+		return;
+	for (size_t k = 0; k < run->n; k++)
+		total += run->iov[k].iov_len;
+	do
+		n = pwritev(fd, run->iov, (int)run->n, (off_t)run->off);
+	while (n < 0 && errno == EINTR);
+	rc = n < 0 ? -errno : (size_t)n < total ? -EIO : 0;
+	for (size_t k = 0; k < run->n; k++) {
+		struct page *p = pi->pages[run->first + k];
+
+		if (rc < 0) {
+			page_failed_locked(pc, pi, p, rc, path, res, grow_to);
+			keep[run->first + k] = pc->cfg.profile->page_fate != PAGE_FATE_REVERT;
+		} else {
+			page_written_locked(pc, pi, p, false, res);
+		}
+	}
+	if (rc < 0 && !*first_err)
+		*first_err = rc;
+	run->n = 0;
+}
+
+int pagecache_writeback_inode(struct pagecache *pc, struct pagecache_inode *pi, int fd, const char *path,
+                              struct pagecache_wb_result *res)
+{
+	uint64_t bs = pc->cfg.block_size, grow_to = 0;
+	struct pagecache_wb_result local;
+	/* keep[i]: page i stays cached after this writeback */
+	bool *keep = NULL;
+	struct wb_run run = {.n = 0};
+	int first_err = 0, rc;
+
+	if (!res)
+		res = &local;
+	memset(res, 0, sizeof(*res));
+	pthread_mutex_lock(&pi->lock);
+	if (pi->ndirty == 0)
+		goto out;
+	keep = malloc(pi->npages * sizeof(*keep));
+	if (!keep) {
+		first_err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < pi->npages; i++)
+		keep[i] = pi->pages[i]->state != PAGE_DIRTY;
+
+	for (size_t i = 0; i < pi->npages; i++) {
+		struct page *p = pi->pages[i];
+		uint64_t pstart = p->index * bs;
+		size_t plen;
+		struct fault_hit hit;
+		struct effect_plan plan;
+
+		if (p->state != PAGE_DIRTY)
+			continue;
+		plen = page_len_locked(pc, pi, p);
+		if (plen == 0) {
+			/* Wholly past the end of the file (truncated): nothing to write. */
+			page_written_locked(pc, pi, p, false, res);
+			continue;
+		}
+		if (!pc->cfg.faults ||
+		    !fault_table_check(pc->cfg.faults, FAULT_OP_WRITEBACK, path, pstart, plen, &hit)) {
+			/* Joins the run if contiguous with it. */
+			if (run.n && (run.off + run.n * bs != pstart ||
+			              run.n == sizeof(run.iov) / sizeof(run.iov[0]) ||
+			              run.iov[run.n - 1].iov_len != bs))
+				flush_run(pc, pi, fd, path, &run, keep, res, &grow_to, &first_err);
+			if (!run.n) {
+				run.first = i;
+				run.off = pstart;
+			}
+			run.iov[run.n].iov_base = p->data;
+			run.iov[run.n].iov_len = plen;
+			run.n++;
+			continue;
+		}
+		flush_run(pc, pi, fd, path, &run, keep, res, &grow_to, &first_err);
+		rc = effect_plan_write(&hit, p->data, plen, pstart, pc->cfg.block_size, &plan);
+		if (rc == 0 && plan.len)
+			rc = pwrite_full(fd, plan.data, plan.len, plan.offset);
+		if (rc < 0) {
+			page_failed_locked(pc, pi, p, rc, path, res, &grow_to);
+			keep[i] = pc->cfg.profile->page_fate != PAGE_FATE_REVERT;
+			if (!first_err)
+				first_err = rc;
+		} else {
+			page_written_locked(pc, pi, p, plan.diverged, res);
+			keep[i] = plan.diverged;
+		}
+		effect_plan_release(&plan);
+	}
+	flush_run(pc, pi, fd, path, &run, keep, res, &grow_to, &first_err);
+
+	/* ext4/xfs persist the new size even though the data did not make it: a hole remains. */
+	if (grow_to) {
+		struct stat st;
+
+		if (fstat(fd, &st) == 0 && (uint64_t)st.st_size < grow_to &&
+		    ftruncate(fd, (off_t)grow_to) != 0)
+			pagecache_record_error(pc, path, "writeback", errno, -1);
+	}
+
+	/* Drop the pages the disk now holds (and reverted ones); keep dirty and diverging ones. */
+	{
+		size_t j = 0;
+
+		for (size_t i = 0; i < pi->npages; i++) {
+			if (keep[i] || pi->pages[i]->state == PAGE_DIRTY)
+				pi->pages[j++] = pi->pages[i];
+			else
+				free(pi->pages[i]);
+		}
+		pi->npages = j;
+	}
+	if (pi->npages == 0 && pi->size_valid) {
+		struct stat st;
+
+		/* Everything is on disk: the disk's size is the size again (unless btrfs lost an append). */
+		if (fstat(fd, &st) == 0 && (uint64_t)st.st_size >= pi->size)
+			pi->size_valid = false;
+	}
+	if (pi->ndirty > 0)
+		pi->dirtied_when = pagecache_now_ns();
+out:
+	pthread_mutex_unlock(&pi->lock);
+	free(keep);
+	return first_err;
+}
+
+/* ---- Size changes ---- */
+
+void pagecache_truncate(struct pagecache *pc, struct pagecache_inode *pi, uint64_t newsize)
+{
+	uint64_t bs = pc->cfg.block_size;
+	size_t j = 0;
+
+	pthread_mutex_lock(&pi->lock);
+	for (size_t i = 0; i < pi->npages; i++) {
+		struct page *p = pi->pages[i];
+		uint64_t pstart = p->index * bs;
+
+		if (pstart >= newsize) {
+			if (p->state == PAGE_DIRTY) {
+				pi->ndirty--;
+				atomic_fetch_sub(&pc->dirty_bytes, bs);
+			}
+			free(p);
+			continue;
+		}
+		if (pstart + bs > newsize)
+			memset(p->data + (newsize - pstart), 0, pstart + bs - newsize);
+		pi->pages[j++] = p;
+	}
+	pi->npages = j;
+	if (pi->size_valid)
+		pi->size = newsize;
+	pthread_mutex_unlock(&pi->lock);
+}
+
+void pagecache_zero_range(struct pagecache *pc, struct pagecache_inode *pi, uint64_t off, uint64_t len)
+{
+	uint64_t bs = pc->cfg.block_size, end = off + len;
+
+	pthread_mutex_lock(&pi->lock);
+	for (size_t i = page_lower_bound(pi, off / bs); i < pi->npages; i++) {
+		struct page *p = pi->pages[i];
+		uint64_t pstart = p->index * bs, from, to;
+
+		if (pstart >= end)
+			break;
+		from = pstart > off ? pstart : off;
+		to = pstart + bs < end ? pstart + bs : end;
+		memset(p->data + (from - pstart), 0, to - from);
+	}
+	pthread_mutex_unlock(&pi->lock);
+}
+
+void pagecache_note_size(struct pagecache_inode *pi, uint64_t size)
+{
+	pthread_mutex_lock(&pi->lock);
+	if (pi->size_valid && size > pi->size)
+		pi->size = size;
+	pthread_mutex_unlock(&pi->lock);
+}
+
+uint64_t pagecache_size(struct pagecache_inode *pi, uint64_t backing_size)
+{
+	uint64_t size = backing_size;
+
+	pthread_mutex_lock(&pi->lock);
+	if (pi->size_valid && pi->size > size)
+		size = pi->size;
+	pthread_mutex_unlock(&pi->lock);
+	return size;
+}
+
+/* ---- Power cut, queries, status ---- */
+
+bool pagecache_drop_all(struct pagecache *pc, struct pagecache_inode *pi)
+{
+	bool any;
+
+	pthread_mutex_lock(&pi->lock);
+	any = drop_pages_locked(pc, pi) || pi->size_valid;
+	pi->size_valid = false;
+	pi->deferred_err = 0;
+	pthread_mutex_unlock(&pi->lock);
+	return any;
+}
+
+bool pagecache_has_pages(struct pagecache_inode *pi)
+{
+	bool any;
+
+	pthread_mutex_lock(&pi->lock);
+	any = pi->npages > 0 || pi->size_valid;
+	pthread_mutex_unlock(&pi->lock);
+	return any;
+}
+
+bool pagecache_has_dirty(struct pagecache_inode *pi, int64_t now_ns, int64_t age_ns)
+{
+	bool due;
+
+	pthread_mutex_lock(&pi->lock);
+	due = pi->ndirty > 0 && now_ns - pi->dirtied_when >= age_ns;
+	pthread_mutex_unlock(&pi->lock);
+	return due;
+}
+
+bool pagecache_over_limit(struct pagecache *pc)
+{
+	return atomic_load(&pc->dirty_bytes) > pc->cfg.dirty_limit;
+}
+
+json_t *pagecache_inode_status_json(struct pagecache_inode *pi, uint64_t backing_size)
+{
+	json_t *obj = NULL, *dirty, *failed;
+
+	pthread_mutex_lock(&pi->lock);
+	if (pi->npages == 0)
+		goto out;
+	obj = json_object();
+	dirty = json_array();
+	failed = json_array();
+	if (!obj || !dirty || !failed) {
+		json_decref(obj);
+		json_decref(dirty);
+		json_decref(failed);
+		obj = NULL;
+		goto out;
+	}
+	for (size_t i = 0; i < pi->npages; i++) {
+		struct page *p = pi->pages[i];
+
+		if (p->state == PAGE_DIRTY)
+			json_array_append_new(dirty, json_integer((json_int_t)p->index));
+		else if (p->state == PAGE_FAILED)
+			json_array_append_new(failed, json_integer((json_int_t)p->index));
+	}
+	json_object_set_new(
+	    obj, "size",
+	    json_integer((json_int_t)(pi->size_valid && pi->size > backing_size ? pi->size : backing_size)));
+	json_object_set_new(obj, "dirty_pages", dirty);
+	json_object_set_new(obj, "failed_pages", failed);
+out:
+	pthread_mutex_unlock(&pi->lock);
+	return obj;
+}
+
+json_t *pagecache_errors_json(struct pagecache *pc)
+{
+	json_t *arr = json_array();
+
+	if (!arr)
+		return NULL;
+	pthread_mutex_lock(&pc->log_lock);
+	for (size_t i = 0; i < pc->nerrors; i++) {
+		const struct pagecache_error *e = &pc->errors[i];
+		json_t *o = json_pack("{s:s, s:s, s:s, s:I}", "path", e->path, "op", e->op, "errno",
+		                      errname_str(e->err), "block", (json_int_t)e->block);
+
+		if (o)
+			json_array_append_new(arr, o);
+	}
+	pthread_mutex_unlock(&pc->log_lock);
+	return arr;
+}
