@@ -204,6 +204,8 @@ static int fault_call(struct fsl_fs *fs, enum fault_op op, const char *path, uin
 	return effect_apply_read(&hit, NULL, 0);
 }
 
+static void fsl_invalidate_all(struct fsl_fs *fs);
+
 /* ---- Lookup and forget ---- */
 
 /* Find or add the inode for the object FD refers to (FD is consumed). Returns NULL on ENOMEM. */
@@ -857,10 +859,10 @@ static void lo_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 static void lo_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	/* close() writes nothing back, as on a local filesystem. */
+	/* close() writes nothing back and reports nothing, as on a local filesystem (even shut down). */
 	(void)ino;
 	(void)fi;
-	fuse_reply_err(req, fs_check_alive(fs_of(req)) ? EIO : 0);
+	fuse_reply_err(req, 0);
 }
 
 /* ---- Data ---- */
@@ -1037,6 +1039,9 @@ static int lo_journal_commit(struct fsl_fs *fs, const char *path)
 		break;
 	}
 	pagecache_record_error(&fs->pc, path, "journal", -err, -1);
+	/* The kernel must ask again: cached attributes would hide a shutdown. */
+	if (fs->profile->journal_fate != JOURNAL_FATE_NONE)
+		fsl_invalidate_all(fs);
 	return err;
 }
 
@@ -1397,26 +1402,38 @@ static void fsl_put_inodes(struct fsl_fs *fs, struct lo_inode **all, size_t n)
 	free(all);
 }
 
+/*
+ * Invalidate the kernel's cached data and attributes of every inode we know. Called with none of
+ * our locks held: the kernel may wait for requests that need them.
+ */
+static void fsl_invalidate_all(struct fsl_fs *fs)
+{
+	size_t n;
+	struct lo_inode **all = fsl_collect_inodes(fs, &n);
+
+	if (!all)
+		return;
+	for (size_t i = 0; i < n && fs->se; i++) {
+		int rc = fuse_lowlevel_notify_inval_inode(fs->se, lo_nodeid(fs, all[i]), 0, 0);
+
+		if (rc < 0 && rc != -ENOENT)
+			fprintf(stderr, "fsynclab: invalidate inode: %s\n", strerror(-rc));
+	}
+	fsl_put_inodes(fs, all, n);
+}
+
 int fsl_reboot(struct fsl_fs *fs)
 {
 	size_t n;
 	struct lo_inode **all = fsl_collect_inodes(fs, &n);
 
-	if (!all && n == 0 && fs->root.fd < 0)
-		return -ENOMEM;
 	if (!all)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
 		pagecache_drop_all(&fs->pc, &all[i]->pc);
 	atomic_store(&fs->state, FS_STATE_OK);
-	/* No lock of ours is held here: the kernel may wait on requests that need them. */
-	for (size_t i = 0; i < n && fs->se; i++) {
-		int rc = fuse_lowlevel_notify_inval_inode(fs->se, lo_nodeid(fs, all[i]), 0, 0);
-
-		if (rc < 0 && rc != -ENOENT)
-			fprintf(stderr, "fsynclab: reboot: invalidate inode: %s\n", strerror(-rc));
-	}
 	fsl_put_inodes(fs, all, n);
+	fsl_invalidate_all(fs);
 	return 0;
 }
 

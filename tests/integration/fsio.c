@@ -11,6 +11,8 @@
  *                                  ('0' stands for a zero byte); LEN is also the expected count
  *   size:SLOT:N                    fstat size must be N
  *   fsync[=ERR]:SLOT  fdatasync[=ERR]:SLOT  ftruncate[=ERR]:SLOT:N
+ *   pattern:SLOT:N                 N pwrites of 4096 bytes at 0; prints one character per call,
+ *                                  '.' success or 'x' failure, then a newline (never fails)
  *   sh:COMMAND                     run COMMAND with sh -c; it must exit 0
  *   sleep:MS
  * ERR is an errno name (EIO, ENOSPC, EROFS, ...) or 0 (the default: the call must succeed).
@@ -191,6 +193,15 @@ static int run_step(const char *orig)
 			return 1;
 		}
 		return 0;
+	}
+	if (strcmp(op, "pattern") == 0 && n == 3) {
+		char buf[4096];
+
+		memset(buf, 'p', sizeof(buf));
+		for (long i = 0, count = atol(f[2]); i < count; i++)
+			putchar(pwrite(fds[slot], buf, sizeof(buf), 0) == (ssize_t)sizeof(buf) ? '.' : 'x');
+		putchar('\n');
+		return fflush(stdout) == 0 ? 0 : 1;
 	}
 	if (strcmp(op, "fsync") == 0) {
 		rc = fsync(fds[slot]);
