@@ -84,8 +84,14 @@ fi
 
 # --- the initramfs: busybox, the modules, /init -------------------------------------------------
 ird=$work/initramfs
-mkdir -p "$ird"/{bin,dev,proc,sys,host,modules}
+mkdir -p "$ird"/{bin,dev,proc,sys,host,modules,payload}
 cp "$busybox_bin" "$ird/bin/busybox"
+# The guest's /tmp is a fresh tmpfs, and the source or build tree may live under the host's /tmp
+# (CI clones there): carry the guest script and the test binary inside the initramfs instead.
+cp "$guest_script" "$ird/payload/kernel_vm_guest.sh"
+if [ "$dm_test" != none ]; then
+	cp "$dm_test" "$ird/payload/dm_test"
+fi
 : >"$ird/modules.list"
 for m in virtio_pci 9pnet_virtio 9p loop dm-mod dm-flakey ext4; do
 	modprobe -d "$root" -S "$kver" --show-depends "$m" | awk '$1=="insmod"{print $2}' | while read -r ko; do
@@ -111,6 +117,7 @@ if mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 hostroot /host; 
 	mount -t devtmpfs devtmpfs /host/dev
 	mount -t tmpfs tmpfs /host/tmp
 	mount -t tmpfs tmpfs /host/run
+	mkdir -p /host/tmp/payload && cp /payload/* /host/tmp/payload/
 	chroot /host /bin/bash "$script"
 	echo "FSYNCLAB-VM: guest script exit $?"
 else
@@ -122,12 +129,15 @@ EOF
 chmod +x "$ird/init"
 (cd "$ird" && find . | "$busybox_bin" cpio -o -H newc 2>/dev/null | gzip -1) >"$work/initramfs.gz"
 
+guest_dm_test=none
+[ "$dm_test" = none ] || guest_dm_test=/tmp/payload/dm_test
+
 # --- boot ---------------------------------------------------------------------------------------
 log=$work/console.log
 start=$(date +%s)
 qemu-system-x86_64 -accel tcg -m 768 -smp 1 -no-reboot -display none -monitor none \
 	-serial "file:$log" -kernel "$vmlinuz" -initrd "$work/initramfs.gz" \
-	-append "console=ttyS0 panic=-1 quiet loglevel=3 fsynclab.script=$guest_script fsynclab.dust_in_package=$dust_in_package fsynclab.dm_test=$dm_test" \
+	-append "console=ttyS0 panic=-1 quiet loglevel=3 fsynclab.script=/tmp/payload/kernel_vm_guest.sh fsynclab.dust_in_package=$dust_in_package fsynclab.dm_test=$guest_dm_test" \
 	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" &
 qemu_pid=$!
 deadline=$((start + timeout_s))
