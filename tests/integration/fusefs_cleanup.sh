@@ -44,7 +44,7 @@ pid=$(daemon_pid "$M")
 [ -n "$pid" ] || { echo "FAIL: no pid file for $M" >&2; exit 1; }
 echo "unsynced" >"$M/after-kill"
 kill -9 "$pid"
-for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.02; done
+for _ in $(seq 100); do pid_alive "$pid" || break; sleep 0.02; done
 if stat "$M" 2>"$T/err"; then
 	echo "FAIL: stat on the dead mount succeeded" >&2
 	exit 1

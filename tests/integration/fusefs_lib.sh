@@ -26,6 +26,13 @@ daemon_pid() {
 	return 0
 }
 
+# pid_alive PID — true while PID runs (a zombie nobody reaps counts as gone).
+pid_alive() {
+	[ -r "/proc/$1/stat" ] || return 1
+	case "$(sed 's/.*) //' "/proc/$1/stat" | cut -c1)" in Z | X) return 1 ;; esac
+	return 0
+}
+
 fusefs_cleanup() {
 	local rc=$? m pid
 	for m in "${MOUNTS[@]}"; do
