@@ -1707,9 +1707,63 @@ static void options_default(struct scenario_options *o)
 	o->timeout_ns = 60LL * 1000000000LL;
 }
 
+static const char *const backend_names[SCENARIO_BACKEND_COUNT + 1] = {
+    [SCENARIO_BACKEND_EMULATED] = "emulated",
+    [SCENARIO_BACKEND_KERNEL] = "kernel",
+    [SCENARIO_BACKEND_DM] = "dm",
+    [SCENARIO_BACKEND_COUNT] = NULL,
+};
+
+static const char *const kernel_fs_names[] = {"ext4", "xfs", "btrfs", NULL};
+
+/* parse_backend - backend, fs, mkfs, mount_options (all optional; see scenario_kernel). */
+static int parse_backend(struct loader *ld, const struct syaml_node *root)
+{
+	struct scenario_kernel *k = &ld->sc->kernel;
+	const struct syaml_node *v, *key = NULL;
+	int e = 0, rc;
+	k->backend = SCENARIO_BACKEND_EMULATED;
+	k->fs = -1;
+	if ((v = map_find(root, "backend", &key)) != NULL) {
+		k->pos = pos_of(ld, key);
+		if ((rc = get_enum(ld, v, "backend", backend_names, &e)) < 0)
+			return rc;
+		k->backend = (enum scenario_backend)e;
+	}
+	const struct syaml_node *fs = map_find(root, "fs", NULL);
+	if (k->backend == SCENARIO_BACKEND_EMULATED) {
+		static const char *const kernel_only[] = {"fs", "mkfs", "mount_options", NULL};
+		for (size_t i = 0; kernel_only[i] != NULL; i++)
+			if ((v = map_find(root, kernel_only[i], &key)) != NULL)
+				return fail(
+				    ld, key,
+				    "'%s' applies to a real kernel filesystem; expected backend: kernel (or "
+				    "dm) before it",
+				    kernel_only[i]);
+		return 0;
+	}
+	if (fs == NULL)
+		return fail(ld, root, "backend %s needs 'fs'; expected fs: ext4 (or xfs, btrfs)",
+		            backend_names[k->backend]);
+	if ((rc = get_enum(ld, fs, "fs", kernel_fs_names, &e)) < 0)
+		return rc;
+	k->fs = e;
+	if ((v = map_find(root, "mkfs", NULL)) != NULL &&
+	    (rc = get_text(ld, v, "mkfs", "extra mkfs arguments such as \"-O ^metadata_csum\"",
+	                   &k->mkfs_options)) < 0)
+		return rc;
+	if ((v = map_find(root, "mount_options", NULL)) != NULL &&
+	    (rc = get_text(ld, v, "mount_options", "mount options such as data=journal", &k->mount_options)) <
+	        0)
+		return rc;
+	return 0;
+}
+
 static int parse_document(struct loader *ld, const struct syaml_node *root)
 {
-	static const char *const keys[] = {"name", "teaches", "profile", "target", "options", "steps", NULL};
+	static const char *const keys[] = {"name",          "teaches", "profile", "target",
+	                                   "options",       "steps",   "backend", "fs",
+	                                   "mount_options", "mkfs",    NULL};
 	static const char doc_form[] =
 	    "a mapping with name, teaches, profile, target, options (optional) and steps";
 	struct scenario *sc = ld->sc;
@@ -1759,6 +1813,10 @@ static int parse_document(struct loader *ld, const struct syaml_node *root)
 	if ((rc = get_enum(ld, v, "target", target_names, &e)) < 0)
 		return rc;
 	sc->target = (enum scenario_target)e;
+
+	sc->kernel.pos = pos_of(ld, root);
+	if ((rc = parse_backend(ld, root)) < 0)
+		return rc;
 
 	/* options before steps: step defaults (record size, block size, seed) come from them */
 	if ((v = map_find(root, "options", &k)) != NULL && !syaml_is_null(v) &&
@@ -1879,8 +1937,15 @@ void scenario_free(struct scenario *sc)
 	free(sc->steps);
 	free(sc->name);
 	free(sc->teaches);
+	free(sc->kernel.mkfs_options);
+	free(sc->kernel.mount_options);
 	free(sc->path);
 	free(sc);
+}
+
+const char *scenario_backend_name(enum scenario_backend backend)
+{
+	return (unsigned)backend < SCENARIO_BACKEND_COUNT ? backend_names[backend] : "?";
 }
 
 /* ---- Names and formatting ----------------------------------------------------------------------- */

@@ -395,6 +395,33 @@ struct scenario_step {
 	} u; /* REBOOT has no parameters */
 };
 
+/* ---- Where it runs: the emulation or a real kernel filesystem (issue 6, docs/kernel.md) ---------- */
+
+enum scenario_backend {
+	SCENARIO_BACKEND_EMULATED, /* "emulated" (default): the fsynclab mount's page cache and profile */
+	SCENARIO_BACKEND_KERNEL,   /* "kernel": real ext4/XFS/Btrfs on a loop device whose image lives on
+	                              an fsynclab --cache none mount; rules are moved to the image bytes */
+	SCENARIO_BACKEND_DM,       /* "dm": the same, with a device-mapper device under the fs; skipped
+	                              where the kernel has no device-mapper */
+	SCENARIO_BACKEND_COUNT
+};
+
+/*
+ * backend: B, fs: F, mkfs: "...", mount_options: "..." — all optional at the top level. `fs` (ext4,
+ * xfs, btrfs) is required for backend kernel/dm and refused for emulated; `profile` stays required:
+ * it is what the same story does on the emulation, so `fsynclab compare` can run both.
+ */
+struct scenario_kernel {
+	enum scenario_backend backend;
+	int fs;                  /* enum kernel_fs (kernel_backend.h); -1 when emulated */
+	char *mkfs_options;      /* extra mkfs arguments, space-separated; NULL = defaults */
+	char *mount_options;     /* mount -o style ("data=journal"); NULL = defaults */
+	struct scenario_pos pos; /* of the `backend` key, or of `name` when absent */
+};
+
+/* scenario_backend_name - "emulated", "kernel", "dm". */
+const char *scenario_backend_name(enum scenario_backend backend);
+
 /* ---- The scenario ---------------------------------------------------------------------------- */
 
 struct scenario {
@@ -406,7 +433,8 @@ struct scenario {
 	struct scenario_options options;
 	struct scenario_step *steps;
 	size_t step_count;
-	struct scenario_pos pos; /* of the document's first key */
+	struct scenario_pos pos;       /* of the document's first key */
+	struct scenario_kernel kernel; /* backend, fs, mkfs and mount options (emulated by default) */
 };
 
 /* ---- Loading ----------------------------------------------------------------------------------- */
