@@ -115,16 +115,27 @@ static int control_mount_abspath(const char *mnt, char *out, size_t len)
 	}
 	if (n < 0 || (size_t)n >= sizeof(abs))
 		return -ENAMETOOLONG;
-	size_t l = strlen(abs);
-	while (l > 1 && abs[l - 1] == '/')
-		abs[--l] = '\0';
+	/* Drop trailing "/", "." and "x/.." lexically: resolving them would stat the mount itself. */
+	for (unsigned pending = 0;;) {
+		size_t l = strlen(abs);
+		while (l > 1 && abs[l - 1] == '/')
+			abs[--l] = '\0';
+		char *last = strrchr(abs, '/');
+		const char *base = last + 1;
+		if (*base == '\0')
+			break; /* the root: "/.." is "/" */
+		if (strcmp(base, "..") == 0)
+			pending++;
+		else if (strcmp(base, ".") != 0 && pending == 0)
+			break;
+		else if (strcmp(base, ".") != 0)
+			pending--;
+		last[last == abs ? 1 : 0] = '\0';
+	}
 	char *slash = strrchr(abs, '/');
 	const char *base = slash + 1;
-	if (*base == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
-		/* "/" or a path ending in . or ..: only resolving the whole path can name it */
-		if (realpath(abs, parent) == NULL)
-			return -errno;
-		n = snprintf(out, len, "%s", parent);
+	if (*base == '\0') {
+		n = snprintf(out, len, "/");
 	} else {
 		if (slash == abs) {
 			strcpy(parent, "/");

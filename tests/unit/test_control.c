@@ -130,12 +130,28 @@ static void test_socket_path_same_for_every_spelling_of_a_mount(void **state)
 	snprintf(link, sizeof(link), "%s/alias/mnt", tmpdir);
 	assert_int_equal(control_socket_path(link, s2, sizeof(s2), p2, sizeof(p2)), 0);
 	assert_string_equal(s1, s2);
-	/* relative to the working directory */
+	/* trailing "." and "x/.." are resolved without looking at the mount point (it may be dead) */
+	snprintf(link, sizeof(link), "%s/mnt/./", tmpdir);
+	assert_int_equal(control_socket_path(link, s2, sizeof(s2), p2, sizeof(p2)), 0);
+	assert_string_equal(s1, s2);
+	snprintf(link, sizeof(link), "%s/mnt/never/../.", tmpdir);
+	assert_int_equal(control_socket_path(link, s2, sizeof(s2), p2, sizeof(p2)), 0);
+	assert_string_equal(s1, s2);
+	snprintf(link, sizeof(link), "%s/mnt/a/b/../..", tmpdir);
+	assert_int_equal(control_socket_path(link, s2, sizeof(s2), p2, sizeof(p2)), 0);
+	assert_string_equal(s1, s2);
+	/* relative to the working directory, including "." itself */
 	assert_non_null(getcwd(cwd, sizeof(cwd)));
 	assert_int_equal(chdir(tmpdir), 0);
 	assert_int_equal(control_socket_path("mnt", s2, sizeof(s2), p2, sizeof(p2)), 0);
-	assert_int_equal(chdir(cwd), 0);
 	assert_string_equal(s1, s2);
+	assert_int_equal(mkdir("mnt", 0700), 0);
+	assert_int_equal(chdir("mnt"), 0);
+	assert_int_equal(control_socket_path(".", s2, sizeof(s2), p2, sizeof(p2)), 0);
+	assert_string_equal(s1, s2);
+	assert_int_equal(chdir(tmpdir), 0);
+	assert_int_equal(rmdir("mnt"), 0);
+	assert_int_equal(chdir(cwd), 0);
 	/* another mount point, another socket */
 	snprintf(link, sizeof(link), "%s/mnt2", tmpdir);
 	assert_int_equal(control_socket_path(link, s2, sizeof(s2), p2, sizeof(p2)), 0);

@@ -179,6 +179,15 @@ static void test_match_by_path_glob(void **state)
 	add(t, "{\"op\":\"write\",\"path\":\"wal/seg-[0-9]?\",\"errno\":\"EIO\"}");
 	assert_true(fires(t, FAULT_OP_WRITE, "wal/seg-42"));
 	assert_false(fires(t, FAULT_OP_WRITE, "wal/seg-x2"));
+	assert_false(fires(t, FAULT_OP_WRITE, "wax/seg-42"));
+	fault_table_remove(t, 0);
+	/* path and block must both match */
+	struct fault_hit hit;
+	add(t, "{\"op\":\"write\",\"path\":\"db/*.log\",\"block\":1,\"errno\":\"EIO\"}");
+	assert_true(fault_table_check(t, FAULT_OP_WRITE, "db/a.log", 4096, 10, &hit));
+	assert_false(fault_table_check(t, FAULT_OP_WRITE, "db/a.txt", 4096, 10, &hit));
+	assert_false(fault_table_check(t, FAULT_OP_WRITE, "db/a.log", 0, 10, &hit));
+	assert_false(fault_table_check(t, FAULT_OP_WRITE, "dc/a.log", 4096, 10, &hit));
 	fault_table_free(t);
 }
 
