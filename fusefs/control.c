@@ -164,7 +164,7 @@ int control_socket_path(const char *mnt, char *sock, size_t socklen, char *pidfi
 		return rc;
 	const char *base = strrchr(abs, '/') + 1;
 	size_t i = 0;
-	for (; base[i] != '\0' && i < CONTROL_NAME_PREFIX; i++) {
+	for (; i < CONTROL_NAME_PREFIX && base[i] != '\0'; i++) {
 		char c = base[i];
 		bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 		             c == '.' || c == '_' || c == '-';

@@ -258,7 +258,7 @@ static int rule_parse_range(json_t *obj, uint32_t block_size, struct fault_rule 
 	int has_blocks = json_object_get(obj, "blocks") != NULL;
 	int has_offset = json_object_get(obj, "offset") != NULL;
 	int has_length = json_object_get(obj, "length") != NULL;
-	uint64_t first, last, offset, length;
+	uint64_t first = 0, last = 0, offset = 0, length = 0;
 	int rc;
 
 	if (has_block + has_blocks + (has_offset || has_length) > 1) {
