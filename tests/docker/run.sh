@@ -4,22 +4,29 @@
 #
 #   1. installs docker.io and debootstrap if missing (exit 77 = skipped, with the reason, when they
 #      cannot be installed, when not root, or when the machine has no /dev/fuse);
-#   2. starts dockerd with its own --data-root, --exec-root and unix socket under a temp dir, with
-#      --bridge=none --iptables=false --ip6tables=false so the machine's network is left untouched;
+#   2. starts dockerd with its own --exec-root and unix socket under a temp dir, with --bridge=none
+#      --iptables=false --ip6tables=false so the machine's network is left untouched; its --data-root
+#      (images and the layer cache: the apt-get steps are not redone when only the sources changed)
+#      is kept in $FSYNCLAB_DOCKER_CACHE (default /var/cache/fsynclab-docker), or made fresh under the
+#      temp dir with FSYNCLAB_DOCKER_FRESH=1; runs on one machine take turns (a lock in that dir);
 #   3. makes the base image locally (no registry is reachable): debootstrap --variant=minbase
 #      bookworm from the machine's Debian mirror, `docker import`ed as fsynclab-base:bookworm; the
-#      rootfs tarball is cached in $FSYNCLAB_DOCKER_CACHE (default /var/cache/fsynclab-docker);
+#      rootfs tarball is cached in the same dir;
 #   4. docker build --network host --build-arg BASE=fsynclab-base:bookworm -f docker/Dockerfile;
 #   5. runs the image: --help; the preflight refusing (exit 2, naming the missing docker flag) without
 #      --device /dev/fuse, without --cap-add SYS_ADMIN; the preflight passing with them (and noting
 #      that loop devices need --privileged) and with --privileged; no compiler in the image; then
-#      the hand-over of reports to the owner of a mounted /out (with a stand-in writer until
-#      `fsynclab run` exists).
-# A trap removes the containers, stops dockerd and its containerd by PID, unmounts whatever they left
-# under the temp dir (netns and overlay mounts), and removes it — on success and on failure.
+#      the hand-over of reports to the owner of a mounted /out (a stand-in writer); then the scenario
+#      catalogue with the image's default command and reports on a mounted /out: the same exit status
+#      as `fsynclab run` on the host, /out/junit.xml (and the JSON and HTML reports) written, one test
+#      case per scenario, the same verdict for each as on the host.
+# A trap removes the containers and the previous runs' images, stops dockerd and its containerd by
+# PID, unmounts whatever they left under the temp dir and the data root (netns and overlay mounts),
+# and removes the temp dir — on success and on failure.
 #
 # Env: FSYNCLAB_SRC (source tree; default: two levels up), FSYNCLAB_DOCKER_KEEP=1 keeps the temp dir
-# (for debugging; dockerd is still stopped), FSYNCLAB_DOCKER_CACHE (rootfs cache dir).
+# (for debugging; dockerd is still stopped), FSYNCLAB_DOCKER_CACHE (cache dir), FSYNCLAB_DOCKER_FRESH=1
+# (build with an empty data root: no layer cache).
 set -euo pipefail
 
 SKIP=77
@@ -47,6 +54,10 @@ phase() { # phase NAME — prints how long the previous phase took, then the new
 [ "$(id -u)" -eq 0 ] || skip "needs root (it starts its own dockerd and runs debootstrap)"
 [ -c /dev/fuse ] || skip "this machine has no /dev/fuse to pass to the container"
 [ -f "$src/docker/Dockerfile" ] || fail "no docker/Dockerfile under $src"
+# The host's fsynclab (the build under test) is the reference for the catalogue's verdicts.
+fsynclab=${FSYNCLAB:-$src/build/harness/fsynclab}
+[ -x "$fsynclab" ] || fail "no fsynclab binary at $fsynclab (set FSYNCLAB, or build into $src/build)"
+command -v python3 >/dev/null || skip "python3 is needed to read the JUnit files"
 
 if ! command -v dockerd >/dev/null || ! [ -x /usr/bin/docker ] || ! command -v debootstrap >/dev/null; then
 	phase "installing docker.io and debootstrap"
@@ -67,7 +78,18 @@ docker_bin=/usr/bin/docker
 [ -x "$docker_bin" ] || docker_bin=$(command -v docker) || skip "docker.io installed but no docker client"
 
 # ---- 2. a private dockerd ---------------------------------------------------------------------------
+mkdir -p "$cache"
+exec 8>"$cache/run.lock"
+if ! flock -n 8; then
+	say "another docker test is running on this machine; waiting for it (up to 15 min)"
+	flock -w 900 8 || fail "another docker test held $cache/run.lock for 15 min"
+fi
 tmp=$(mktemp -d /tmp/fsynclab-docker.XXXXXX)
+if [ "${FSYNCLAB_DOCKER_FRESH:-0}" = 1 ]; then
+	data_root=$tmp/data
+else
+	data_root=$cache/data-root
+fi
 dockerd_pid=""
 export DOCKER_HOST="unix://$tmp/docker.sock" DOCKER_CONFIG="$tmp/client" DOCKER_BUILDKIT=0
 docker() { "$docker_bin" "$@"; }
@@ -90,22 +112,39 @@ stop_pid() {
 	kill -KILL "$pid" 2>/dev/null || true
 }
 
-cleanup() {
-	local rc=$? pid m left
-	trap - EXIT INT TERM
+# stop_dockerd — removes every container, stops dockerd and its containerd by PID, and unmounts what
+# they leave under the temp dir and the data root.
+stop_dockerd() {
+	local pid m
 	if [ -n "$dockerd_pid" ] && kill -0 "$dockerd_pid" 2>/dev/null; then
 		mapfile -t ids < <(docker ps -aq 2>/dev/null || true)
 		[ "${#ids[@]}" -eq 0 ] || docker rm -f "${ids[@]}" >/dev/null 2>&1 || true
 	fi
 	# containerd, started by dockerd, writes its PID here; read it before dockerd goes away.
 	pid=$(cat "$tmp/exec/containerd/containerd.pid" 2>/dev/null || true)
-	[ -z "$dockerd_pid" ] || stop_pid "$dockerd_pid" dockerd
-	wait "$dockerd_pid" 2>/dev/null || true
+	if [ -n "$dockerd_pid" ]; then
+		stop_pid "$dockerd_pid" dockerd
+		wait "$dockerd_pid" 2>/dev/null || true
+	fi
+	dockerd_pid=""
 	[ -z "$pid" ] || stop_pid "$pid" containerd
-	for m in $(mounts_under "$tmp"); do
+	for m in $(mounts_under "$tmp") $(mounts_under "$data_root"); do
 		umount "$m" 2>/dev/null || umount -l "$m" || echo "warning: cannot unmount $m" >&2
 	done
-	left=$(mounts_under "$tmp")
+}
+
+cleanup() {
+	local rc=$? left
+	trap - EXIT INT TERM
+	if [ -n "$dockerd_pid" ] && kill -0 "$dockerd_pid" 2>/dev/null; then
+		# Keep the data root small: the images of earlier runs go, this run's (and the layers that
+		# the next run will reuse) stay.
+		docker image prune -f >/dev/null 2>&1 || echo "warning: docker image prune failed" >&2
+	fi
+	stop_dockerd
+	left="$(mounts_under "$tmp") $(mounts_under "$data_root")"
+	left=${left# }
+	left=${left% }
 	if [ -n "$left" ]; then
 		echo "warning: mounts remain under $tmp, not removing it: $left" >&2
 		[ "$rc" -ne 0 ] || rc=1
@@ -121,25 +160,37 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-phase "starting dockerd under $tmp"
-mkdir -p "$tmp/data" "$tmp/exec" "$tmp/client" "$tmp/out"
-echo '{}' >"$tmp/daemon.json" # ignore the machine's /etc/docker/daemon.json
-dockerd --config-file "$tmp/daemon.json" --data-root "$tmp/data" --exec-root "$tmp/exec" \
-	-H "$DOCKER_HOST" --pidfile "$tmp/dockerd.pid" \
-	--bridge=none --iptables=false --ip6tables=false --ip-masq=false >"$tmp/dockerd.log" 2>&1 &
-dockerd_pid=$!
-for _ in $(seq 1 120); do
-	docker version >/dev/null 2>&1 && break
-	kill -0 "$dockerd_pid" 2>/dev/null || {
-		tail -n 20 "$tmp/dockerd.log" >&2
-		fail "dockerd exited at start (log above)"
-	}
-	sleep 0.5
-done
-docker version >/dev/null 2>&1 || {
-	tail -n 20 "$tmp/dockerd.log" >&2
-	fail "dockerd did not answer on $DOCKER_HOST within 60 s"
+# start_dockerd — starts dockerd and waits up to 60 s for its socket; false (log in dockerd.log) if
+# it exits or does not answer.
+start_dockerd() {
+	mkdir -p "$data_root" "$tmp/exec"
+	dockerd --config-file "$tmp/daemon.json" --data-root "$data_root" --exec-root "$tmp/exec" \
+		-H "$DOCKER_HOST" --pidfile "$tmp/dockerd.pid" \
+		--bridge=none --iptables=false --ip6tables=false --ip-masq=false >"$tmp/dockerd.log" 2>&1 &
+	dockerd_pid=$!
+	for _ in $(seq 1 120); do
+		docker version >/dev/null 2>&1 && return 0
+		kill -0 "$dockerd_pid" 2>/dev/null || return 1
+		sleep 0.5
+	done
+	return 1
 }
+
+phase "starting dockerd under $tmp, data root $data_root"
+mkdir -p "$tmp/client" "$tmp/out"
+echo '{}' >"$tmp/daemon.json" # ignore the machine's /etc/docker/daemon.json
+if ! start_dockerd; then
+	tail -n 20 "$tmp/dockerd.log" >&2
+	[ "$data_root" != "$tmp/data" ] || fail "dockerd did not start (log above)"
+	say "dockerd did not start on the cached data root (log above): starting again on an empty one"
+	stop_dockerd
+	[ -z "$(mounts_under "$data_root")" ] || fail "mounts remain under $data_root"
+	rm -rf --one-file-system "$data_root"
+	start_dockerd || {
+		tail -n 20 "$tmp/dockerd.log" >&2
+		fail "dockerd did not start (log above)"
+	}
+fi
 
 # ---- 3. the base image, from debootstrap ---------------------------------------------------------
 # debian_mirror — the machine's Debian mirror for bookworm (deb822 .sources first, then .list files).
@@ -168,32 +219,39 @@ debian_mirror() {
 }
 
 mirror=$(debian_mirror)
-mkdir -p "$cache"
 tarball="$cache/bookworm-minbase-$(printf '%s' "$mirror" | md5sum | cut -c1-12).tar"
-(
-	flock 9 # two test runs at once build the rootfs once
-	if [ ! -s "$tarball" ]; then
-		phase "debootstrap --variant=minbase bookworm from $mirror (cached in $tarball)"
-		debootstrap --variant=minbase bookworm "$tmp/rootfs" "$mirror" >"$tmp/debootstrap.log" 2>&1 || {
-			tail -n 20 "$tmp/debootstrap.log" >&2
-			fail "debootstrap failed (log above)"
-		}
-		rm -rf "$tmp/rootfs/var/cache/apt/archives/"*.deb "$tmp/rootfs/var/lib/apt/lists/"*
-		tar -C "$tmp/rootfs" -cf "$tarball.tmp.$$" .
-		mv "$tarball.tmp.$$" "$tarball"
-		rm -rf --one-file-system "$tmp/rootfs"
-	fi
-) 9>"$cache/lock"
-phase "docker import fsynclab-base:bookworm"
-docker import - fsynclab-base:bookworm <"$tarball" >/dev/null
+if [ ! -s "$tarball" ]; then
+	phase "debootstrap --variant=minbase bookworm from $mirror (cached in $tarball)"
+	debootstrap --variant=minbase bookworm "$tmp/rootfs" "$mirror" >"$tmp/debootstrap.log" 2>&1 || {
+		tail -n 20 "$tmp/debootstrap.log" >&2
+		fail "debootstrap failed (log above)"
+	}
+	rm -rf "$tmp/rootfs/var/cache/apt/archives/"*.deb "$tmp/rootfs/var/lib/apt/lists/"*
+	tar -C "$tmp/rootfs" -cf "$tarball.tmp.$$" .
+	mv "$tarball.tmp.$$" "$tarball"
+	rm -rf --one-file-system "$tmp/rootfs"
+fi
+# The image is re-imported when the tarball is newer than it (a new debootstrap).
+base_label="fsynclab.rootfs=$(stat -c %Y "$tarball")"
+if [ "$(docker image inspect -f '{{index .Config.Labels "fsynclab.rootfs"}}' fsynclab-base:bookworm 2>/dev/null)" != "${base_label#*=}" ]; then
+	phase "docker import fsynclab-base:bookworm"
+	docker import -c "LABEL $base_label" - fsynclab-base:bookworm <"$tarball" >/dev/null
+fi
 
 # ---- 4. build --------------------------------------------------------------------------------------
 phase "docker build -f docker/Dockerfile (log: build.log)"
-if ! docker build --network host --build-arg BASE=fsynclab-base:bookworm \
-	-f "$src/docker/Dockerfile" -t "$image" "$src" >"$tmp/build.log" 2>&1; then
-	tail -n 40 "$tmp/build.log" >&2
-	fail "docker build failed (last lines above)"
-fi
+# The builder stage is tagged too, so that pruning the previous run's images keeps the layers (the
+# apt-get steps) that the next run reuses.
+for target in builder runtime; do
+	tag=$image
+	[ "$target" = runtime ] || tag="fsynclab-builder:test"
+	if ! docker build --network host --build-arg BASE=fsynclab-base:bookworm --target "$target" \
+		-f "$src/docker/Dockerfile" -t "$tag" "$src" >>"$tmp/build.log" 2>&1; then
+		tail -n 40 "$tmp/build.log" >&2
+		fail "docker build --target $target failed (last lines above)"
+	fi
+done
+echo "$(grep -c 'Using cache' "$tmp/build.log") build steps from the layer cache"
 docker image inspect -f 'image {{.Id}}: {{.Size}} bytes' "$image"
 
 # ---- 5. run ----------------------------------------------------------------------------------------
@@ -254,6 +312,55 @@ for f in report.json junit.xml; do
 	[ "$owner" = 4242:4242 ] || fail "/out/$f belongs to $owner, not to the owner of /out (4242:4242)"
 done
 echo "ok: reports handed to the owner of /out"
+
+# The scenario catalogue, as a user runs it: the image's default command, reports on a mounted /out.
+# The container must behave as fsynclab does on the host: the same exit status and the same verdict
+# for each scenario (whether the catalogue passes is the scenarios' business, not the image's).
+phase "the scenario catalogue on the host (reference)"
+rc_host=0
+FSYNCLAB_SCENARIOS="$src/scenarios" "$fsynclab" run -q --junit "$tmp/host-junit.xml" >"$tmp/host-run.txt" 2>&1 ||
+	rc_host=$?
+if [ "$rc_host" -gt 1 ] || ! [ -s "$tmp/host-junit.xml" ]; then
+	sed 's/^/  | /' "$tmp/host-run.txt" >&2
+	fail "fsynclab run on the host exited $rc_host without a JUnit file (output above)"
+fi
+phase "the scenario catalogue in the container (the image's default command)"
+rc=$(run_image "$tmp/catalogue.txt" --device /dev/fuse --cap-add SYS_ADMIN -v "$tmp/out:/out" "$image")
+tail -n 5 "$tmp/catalogue.txt"
+if [ "$rc" != "$rc_host" ]; then
+	sed 's/^/  | /' "$tmp/catalogue.txt" >&2
+	fail "the catalogue exited $rc in the container but $rc_host on the host (container output above)"
+fi
+for f in junit.xml report.json report.html; do
+	[ -s "$tmp/out/$f" ] || fail "the catalogue run left no /out/$f"
+done
+# verdicts JUNIT — "name verdict" per test case, sorted; fails on XML that does not parse.
+verdicts() {
+	python3 - "$1" <<'PY'
+import sys, xml.etree.ElementTree as ET
+cases = ET.parse(sys.argv[1]).getroot().iter("testcase")
+rows = []
+for c in cases:
+    kind = "passed"
+    for k in ("failure", "error", "skipped"):
+        if c.find(k) is not None:
+            kind = k
+    rows.append(f"{c.get('name')} {kind}")
+print("\n".join(sorted(rows)))
+PY
+}
+verdicts "$tmp/host-junit.xml" >"$tmp/host-verdicts.txt" || fail "the host's JUnit file does not parse"
+verdicts "$tmp/out/junit.xml" >"$tmp/verdicts.txt" || fail "the container's /out/junit.xml does not parse"
+scenarios=$(find "$src/scenarios" -maxdepth 1 -name '*.yaml' | wc -l)
+cases=$(grep -c . "$tmp/verdicts.txt" || true)
+if [ "$cases" -eq 0 ] || [ "$cases" -ne "$scenarios" ]; then
+	fail "/out/junit.xml has $cases test cases for $scenarios scenarios in scenarios/"
+fi
+if ! diff -u "$tmp/host-verdicts.txt" "$tmp/verdicts.txt" >&2; then
+	fail "the container's verdicts differ from the host's (diff above: - host, + container)"
+fi
+echo "ok: the catalogue in the container: exit $rc as on the host, $cases test cases, the same verdicts:"
+sed 's/^/    /' "$tmp/verdicts.txt"
 
 phase "done"
 echo "docker test: PASS"
