@@ -153,8 +153,15 @@ static int lo_stat(struct fsl_fs *fs, struct lo_inode *inode, struct stat *st)
 {
 	if (fstatat(inode->fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0)
 		return -errno;
-	if (S_ISREG(st->st_mode) && fs->cache_emulate)
+	if (S_ISREG(st->st_mode) && fs->cache_emulate) {
+		struct timespec mtime;
+
 		st->st_size = (off_t)pagecache_size(&inode->pc, (uint64_t)st->st_size);
+		if (pagecache_mtime(&inode->pc, &mtime) &&
+		    (mtime.tv_sec > st->st_mtim.tv_sec ||
+		     (mtime.tv_sec == st->st_mtim.tv_sec && mtime.tv_nsec > st->st_mtim.tv_nsec)))
+			st->st_mtim = st->st_ctim = mtime;
+	}
 	return 0;
 }
 
@@ -407,6 +414,8 @@ static void lo_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 			rc = -errno;
 			goto out_err;
 		}
+		if (valid & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW))
+			pagecache_forget_mtime(&inode->pc);
 	}
 	rc = lo_stat(fs, inode, &st);
 	if (rc < 0)
@@ -751,7 +760,13 @@ static int lo_open_truncate(struct fsl_fs *fs, struct lo_inode *inode, int fd, c
 static void lo_fill_open_reply(struct fuse_file_info *fi, struct lo_file *file)
 {
 	fi->fh = (uintptr_t)file;
-	fi->keep_cache = 0; /* the kernel drops its cached pages on open: we are the truth */
+	/*
+	 * Keep the kernel's page cache across opens, as a local filesystem does: every change to the
+	 * data flows through us, and whatever makes it stale (a reboot, a btrfs revert, a shutdown)
+	 * invalidates it explicitly. A read that the kernel serves from its cache never reaches the
+	 * rules, exactly as a cached page never reaches a failing disk.
+	 */
+	fi->keep_cache = 1;
 	fi->direct_io = 0;
 }
 

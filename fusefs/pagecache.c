@@ -319,6 +319,8 @@ ssize_t pagecache_write(struct pagecache *pc, struct pagecache_inode *pi, int fd
 	}
 	if (was_clean && pi->ndirty > 0)
 		pi->dirtied_when = pagecache_now_ns();
+	if (clock_gettime(CLOCK_REALTIME, &pi->mtime) == 0)
+		pi->mtime_valid = true;
 out:
 	pthread_mutex_unlock(&pi->lock);
 	return ret;
@@ -516,6 +518,8 @@ int pagecache_writeback_inode(struct pagecache *pc, struct pagecache_inode *pi, 
 	/* keep[i]: page i stays cached after this writeback */
 	bool *keep = NULL;
 	struct wb_run run = {.n = 0};
+	struct timespec stamp = {0};
+	bool stamp_valid = false;
 	int first_err = 0, rc;
 
 	if (!res)
@@ -531,6 +535,13 @@ int pagecache_writeback_inode(struct pagecache *pc, struct pagecache_inode *pi, 
 	}
 	for (size_t i = 0; i < pi->npages; i++)
 		keep[i] = pi->pages[i]->state != PAGE_DIRTY;
+	if (!pi->mtime_valid) {
+		struct stat st;
+
+		stamp_valid = fstat(fd, &st) == 0;
+		if (stamp_valid)
+			stamp = st.st_mtim;
+	}
 
 	for (size_t i = 0; i < pi->npages; i++) {
 		struct page *p = pi->pages[i];
@@ -579,6 +590,17 @@ int pagecache_writeback_inode(struct pagecache *pc, struct pagecache_inode *pi, 
 		effect_plan_release(&plan);
 	}
 	flush_run(pc, pi, fd, path, &run, keep, res, &grow_to, &first_err);
+
+	/*
+	 * The inode's mtime reaches the disk with the data: the time of the last write, or the mtime
+	 * the file had (a writeback is not a modification, and the kernel would see it as one).
+	 */
+	if (res->written && (pi->mtime_valid || stamp_valid)) {
+		struct timespec times[2] = {{.tv_nsec = UTIME_OMIT}, pi->mtime_valid ? pi->mtime : stamp};
+
+		if (futimens(fd, times) != 0)
+			pagecache_record_error(pc, path, "writeback", errno, -1);
+	}
 
 	/* ext4/xfs persist the new size even though the data did not make it: a hole remains. */
 	if (grow_to) {
@@ -672,6 +694,25 @@ void pagecache_note_size(struct pagecache_inode *pi, uint64_t size)
 	pthread_mutex_unlock(&pi->lock);
 }
 
+bool pagecache_mtime(struct pagecache_inode *pi, struct timespec *mtime)
+{
+	bool valid;
+
+	pthread_mutex_lock(&pi->lock);
+	valid = pi->mtime_valid;
+	if (valid)
+		*mtime = pi->mtime;
+	pthread_mutex_unlock(&pi->lock);
+	return valid;
+}
+
+void pagecache_forget_mtime(struct pagecache_inode *pi)
+{
+	pthread_mutex_lock(&pi->lock);
+	pi->mtime_valid = false;
+	pthread_mutex_unlock(&pi->lock);
+}
+
 uint64_t pagecache_size(struct pagecache_inode *pi, uint64_t backing_size)
 {
 	uint64_t size = backing_size;
@@ -692,6 +733,7 @@ bool pagecache_drop_all(struct pagecache *pc, struct pagecache_inode *pi)
 	pthread_mutex_lock(&pi->lock);
 	any = drop_pages_locked(pc, pi) || pi->size_valid;
 	pi->size_valid = false;
+	pi->mtime_valid = false;
 	pi->deferred_err = 0;
 	pthread_mutex_unlock(&pi->lock);
 	return any;

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -71,11 +72,13 @@ struct pagecache_inode {
 	/* protected by lock: */
 	struct page **pages; /* sorted by index */
 	size_t npages, cap;
-	size_t ndirty;        /* pages in PAGE_DIRTY */
-	uint64_t size;        /* the in-memory file size, when size_valid */
-	bool size_valid;      /* false: the backing file's size is the size */
-	int64_t dirtied_when; /* CLOCK_MONOTONIC ns when the first page got dirty */
-	int deferred_err;     /* ext4-data: an error the next fsync will report (negative) */
+	size_t ndirty;         /* pages in PAGE_DIRTY */
+	uint64_t size;         /* the in-memory file size, when size_valid */
+	bool size_valid;       /* false: the backing file's size is the size */
+	int64_t dirtied_when;  /* CLOCK_MONOTONIC ns when the first page got dirty */
+	int deferred_err;      /* ext4-data: an error the next fsync will report (negative) */
+	struct timespec mtime; /* time of the last write, when mtime_valid: the file's mtime */
+	bool mtime_valid;      /* false: the backing file's mtime is the mtime */
 	/* lock-free: */
 	errseq_t wb_err;            /* writeback errors, Linux >= 4.13 style */
 	errseq_legacy_t legacy_err; /* writeback errors, pre-4.13 style */
@@ -153,6 +156,16 @@ void pagecache_zero_range(struct pagecache *pc, struct pagecache_inode *pi, uint
 
 /* pagecache_note_size - the backing file grew to SIZE by other means (fallocate). */
 void pagecache_note_size(struct pagecache_inode *pi, uint64_t size);
+
+/*
+ * pagecache_mtime - the file's modification time as applications see it: the time of the last
+ * cached write (which writeback also stamps on the backing file, as a real filesystem persists the
+ * inode's mtime), or false when the backing file's own mtime stands.
+ */
+bool pagecache_mtime(struct pagecache_inode *pi, struct timespec *mtime);
+
+/* pagecache_forget_mtime - the mtime was set explicitly (utimensat): the backing file has it. */
+void pagecache_forget_mtime(struct pagecache_inode *pi);
 
 /* pagecache_size - the file's size as applications see it, given the backing file's size. */
 uint64_t pagecache_size(struct pagecache_inode *pi, uint64_t backing_size);

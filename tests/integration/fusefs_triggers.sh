@@ -18,7 +18,10 @@ for cache in emulate none; do
 	"$FSIO" "open:1:$F:rw" "write:1:0:16384:R" "fsync:1"
 	inj --op read --path f --block 2 --errno EIO
 	"$FSIO" "open:1:$F:rd" "read:1:0:4096:R" "read:1:4096:4096:R" "read=EIO:1:8192:4096:R" \
-		"read:1:12288:4096:R" "open:2:$F:r" "read=EIO:2:8192:4096:R"
+		"read:1:12288:4096:R"
+	# A buffered read reaches the rules once the kernel's cache is gone (as after drop_caches).
+	"$FSYNCLAB" reboot "$M"
+	"$FSIO" "open:2:$F:r" "read=EIO:2:8192:4096:R" "read:2:0:4096:R"
 	"$FSYNCLAB" clear "$M"
 
 	say "[$cache] --nth 3, --after 2, --times 2, --sequence wxwX"

@@ -128,6 +128,8 @@ static void test_write_stays_in_memory_until_writeback(void **state)
 {
 	struct fixture *f = fixture_new("ext4-ordered", false);
 	struct pagecache_wb_result res;
+	struct timespec mtime;
+	struct stat st;
 
 	(void)state;
 	cache_write_block(f, 0, 'N');
@@ -135,9 +137,14 @@ static void test_write_stays_in_memory_until_writeback(void **state)
 	assert_int_equal(cache_byte(f, 0), 'N');
 	assert_int_equal(pagecache_size(&f->pi, 0), BS);
 	assert_true(pagecache_has_dirty(&f->pi, pagecache_now_ns(), 0));
+	assert_true(pagecache_mtime(&f->pi, &mtime));
 	assert_int_equal(pagecache_writeback_inode(&f->pc, &f->pi, f->fd, "f", &res), 0);
 	assert_int_equal(res.written, 1);
 	assert_int_equal(disk_byte(f, 0), 'N');
+	/* The write's time, not the writeback's, is the file's mtime on disk. */
+	assert_int_equal(fstat(f->fd, &st), 0);
+	assert_int_equal(st.st_mtim.tv_sec, mtime.tv_sec);
+	assert_int_equal(st.st_mtim.tv_nsec, mtime.tv_nsec);
 	assert_false(pagecache_has_pages(&f->pi)); /* clean pages equal to disk are not kept */
 	fixture_free(f);
 }
