@@ -76,6 +76,7 @@ struct report_scenario *report_scenario_new(const char *name)
 	    .loss_window_ms = -1,
 	    .window_limit_ms = -1,
 	    .throughput = -1,
+	    .fault_hits = -1,
 	};
 	return s;
 }
@@ -259,7 +260,8 @@ int report_policy_rows(const struct report_run *run, struct report_policy_row **
 		return -ENOMEM;
 	for (size_t i = 0; i < run->n_scenarios; i++) {
 		const struct report_scenario *s = run->scenarios[i];
-		if (s->sync_policy && s->m.rebooted && s->m.acked > 0 && s->m.lost >= 0)
+		if (s->sync_policy && s->m.rebooted && s->m.acked > 0 && s->m.lost >= 0 &&
+		    s->m.fault_hits <= 0)
 			rows[n++].s = s;
 	}
 	qsort(rows, n, sizeof(*rows), policy_row_cmp);

@@ -90,8 +90,9 @@ struct report_measures {
 	double loss_window_ms;        /* acknowledgement time span of the lost records */
 	double window_limit_ms;       /* batch:<w>: w, the bound the loss window is checked against */
 	double throughput;            /* acknowledged records per second during the workload */
-	bool panicked;                /* the writer panicked */
-	bool rebooted;                /* a power cut happened in this scenario */
+	int64_t fault_hits; /* firings of every fault rule (0: a clean run, e.g. a policy measure) */
+	bool panicked;      /* the writer panicked */
+	bool rebooted;      /* a power cut happened in this scenario */
 };
 
 struct report_scenario {
@@ -166,8 +167,9 @@ size_t report_run_count(const struct report_run *run, enum report_verdict v);
 struct report_policy_row {
 	const struct report_scenario *s; /* name, sync_policy, measures */
 };
-/* report_policy_rows - the rows of RUN's trade-off table (scenarios with a sync policy, a reboot
- * and acknowledged records), ordered by policy then name. *out is malloc'd (free it); returns the
+/* report_policy_rows - the rows of RUN's trade-off table (scenarios with a sync policy, a reboot,
+ * acknowledged records, a measured loss and no fault fired: a policy's own cost, not a fault's),
+ * ordered by policy then name. *out is malloc'd (free it); returns the
  * count or -ENOMEM. */
 int report_policy_rows(const struct report_run *run, struct report_policy_row **out);
 

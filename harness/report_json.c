@@ -9,7 +9,7 @@
  *                  "verdict","error","duration_ms",
  *                  "measures":{"acked","lost","recovered","fsyncs","fsync_errors",
  *                              "corruptions_reported","bad_records_returned","loss_window_ms",
- *                              "window_limit_ms","throughput","panicked","rebooted"},
+ *                              "window_limit_ms","throughput","fault_hits","panicked","rebooted"},
  *                  "checks":[{"name","expected","observed","passed"}],
  *                  "timeline":[{"t_ms","kind","text","detail"?,"bad","verbose"}]}],
  *    "policies":[{"scenario","policy","throughput","acked","lost","loss_window_ms"}]}
@@ -44,14 +44,14 @@ static json_t *real_measure(double v)
 
 static json_t *measures_to_json(const struct report_measures *m)
 {
-	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:b}", "acked", int_measure(m->acked),
-	                 "lost", int_measure(m->lost), "recovered", int_measure(m->recovered), "fsyncs",
-	                 int_measure(m->fsyncs), "fsync_errors", int_measure(m->fsync_errors),
-	                 "corruptions_reported", int_measure(m->corruptions_reported), "bad_records_returned",
-	                 int_measure(m->bad_records_returned), "loss_window_ms",
-	                 real_measure(m->loss_window_ms), "window_limit_ms", real_measure(m->window_limit_ms),
-	                 "throughput", real_measure(m->throughput), "panicked", m->panicked, "rebooted",
-	                 m->rebooted);
+	return json_pack(
+	    "{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:b}", "fault_hits", int_measure(m->fault_hits),
+	    "acked", int_measure(m->acked), "lost", int_measure(m->lost), "recovered",
+	    int_measure(m->recovered), "fsyncs", int_measure(m->fsyncs), "fsync_errors",
+	    int_measure(m->fsync_errors), "corruptions_reported", int_measure(m->corruptions_reported),
+	    "bad_records_returned", int_measure(m->bad_records_returned), "loss_window_ms",
+	    real_measure(m->loss_window_ms), "window_limit_ms", real_measure(m->window_limit_ms),
+	    "throughput", real_measure(m->throughput), "panicked", m->panicked, "rebooted", m->rebooted);
 }
 
 json_t *report_scenario_to_json(const struct report_scenario *s)
@@ -205,7 +205,7 @@ struct report_scenario *report_scenario_from_json(json_t *obj, char *errbuf, siz
 	    get_int(m, "bad_records_returned", &s->m.bad_records_returned) < 0 ||
 	    get_real(m, "loss_window_ms", &s->m.loss_window_ms) < 0 ||
 	    get_real(m, "window_limit_ms", &s->m.window_limit_ms) < 0 ||
-	    get_real(m, "throughput", &s->m.throughput) < 0)
+	    get_real(m, "throughput", &s->m.throughput) < 0 || get_int(m, "fault_hits", &s->m.fault_hits) < 0)
 		goto out_err;
 	s->m.panicked = json_is_true(json_object_get(m, "panicked"));
 	s->m.rebooted = json_is_true(json_object_get(m, "rebooted"));

@@ -14,8 +14,8 @@
  *             unmount and the daemon's PID when that fails), remove the directory — whatever
  *             happened before, including a timeout or an interrupt.
  *
- * Where the targets live: the WAL's segments and the table store (table.dat, log/) sit at the
- * mount's root, so fault rules name them by their plain names ("table.dat", "*.wal").
+ * Where the targets live (docs/scenarios.md): the WAL's segments in wal/, the table store in table/
+ * (table/table.dat, its log in table/log/); the file target's paths are the scenario's own.
  *
  * What the runner trusts: only what the workload reported over its pipe. A record is acknowledged
  * when its ack line arrived; at a power cut the workload is frozen first (SIGSTOP, so no request is
@@ -73,12 +73,19 @@ struct started {
 	int status;              /* wait status once reaped */
 };
 
-/* The harness's picture of a file: bytes after the last write, and before it. */
+/* One successful write, as the harness remembers it. */
+struct shadow_write {
+	uint64_t off;
+	size_t len;
+	uint8_t *data;
+};
+
+/* The harness's picture of a file: every successful write in order. "new" for a range is the
+ * result of all of them; "old" is the result without the last write that touched the range. */
 struct shadow {
 	char path[PATH_MAX];
-	uint8_t *cur, *prev;
-	size_t cur_len, prev_len;
-	bool has_prev;
+	struct shadow_write *w;
+	size_t n, cap;
 };
 
 /* A named descriptor of the file target, and the path it opened. */
@@ -111,8 +118,11 @@ struct run {
 	size_t n_acks, cap_acks, sealed;
 	uint64_t next_id, max_durable;
 	size_t verbose_acks;
-	double append_ms;
-	int64_t append_acked;
+	double append_ms;     /* time spent appending/updating (for throughput) */
+	int64_t append_acked; /* acknowledgements during that time */
+	bool bg_active;       /* a background append is running */
+	double bg_start_ms;
+	size_t bg_acks0; /* n_acks when it started */
 	/* syncs */
 	int64_t syncs, sync_errors;
 	double longest_sync_ms, first_fail_t;
@@ -229,17 +239,28 @@ static int grow(void **arr, size_t *cap, size_t n, size_t size)
 	return 0;
 }
 
+/* err_word - the errno name of positive ERR ("EIO"), or "errno N" for one the table lacks. */
+static const char *err_word(int err)
+{
+	static _Thread_local char buf[24];
+	const char *name = errname_str(err);
+	if (strcmp(name, "E?") != 0)
+		return name;
+	snprintf(buf, sizeof(buf), "errno %d", err);
+	return buf;
+}
+
 /* result_word - how an outcome reads: "ok", "EIO", "panic". */
 static const char *result_word(int rc, bool panicked, char *buf, size_t len)
 {
 	if (panicked && rc < 0)
-		snprintf(buf, len, "%s, then panic", errname_str(-rc));
+		snprintf(buf, len, "%s, then panic", err_word(-rc));
 	else if (panicked)
 		snprintf(buf, len, "panic");
 	else if (rc == 0)
 		snprintf(buf, len, "ok");
 	else
-		snprintf(buf, len, "%s", errname_str(-rc));
+		snprintf(buf, len, "%s", err_word(-rc));
 	return buf;
 }
 
@@ -495,9 +516,20 @@ static int wl_read(struct run *r, json_t **done)
 	return 1;
 }
 
+/* bg_account - a background append ended with its process (killed): count what it did. */
+static void bg_account(struct run *r)
+{
+	if (!r->bg_active)
+		return;
+	r->append_ms += now_ms(r) - r->bg_start_ms;
+	r->append_acked += (int64_t)(r->n_acks - r->bg_acks0);
+	r->bg_active = false;
+}
+
 /* wl_gone - the child's end closed: reap it and note a panic exit. */
 static void wl_gone(struct run *r)
 {
+	bg_account(r);
 	int status = reap(r->wl.pid, 2000);
 	close(r->wl.cmd_fd);
 	close(r->wl.ev_fd);
@@ -536,6 +568,7 @@ static void wl_kill(struct run *r)
 		fail(r, "cannot kill the workload (pid %d): %s", (int)r->wl.pid, strerror(errno));
 	while (wl_read(r, NULL) == 1)
 		;
+	bg_account(r);
 	reap(r->wl.pid, 5000);
 	close(r->wl.cmd_fd);
 	close(r->wl.ev_fd);
@@ -581,14 +614,15 @@ static int wl_call(struct run *r, json_t *cmd, json_t **done, int *rc, bool *pan
 	}
 	if (*done) {
 		*rc = (int)json_integer_value(json_object_get(*done, "rc"));
-		/* Under panic, a failure is followed by the child's exit: wait for it (briefly). */
-		if (*rc < 0 && r->sc->options.sync_error == SCENARIO_SYNC_ERROR_PANIC &&
-		    r->sc->target != SCENARIO_TARGET_FILE) {
-			for (int i = 0; i < 50 && r->wl_alive; i++) {
-				struct pollfd p = {.fd = r->wl.ev_fd, .events = POLLIN};
-				if (poll(&p, 1, 20) > 0 && wl_read(r, NULL) == 0)
-					wl_gone(r);
-			}
+		if (*rc == -ENOSYS)
+			return fail(r, "the %s target is not available in this build (ENOSYS)",
+			            scenario_target_name(r->sc->target));
+		/* A result that panicked the writer is followed by the child's exit: see it happen. */
+		for (int i = 0; i < 250 && r->wl_alive && json_is_true(json_object_get(*done, "panic"));
+		     i++) {
+			struct pollfd p = {.fd = r->wl.ev_fd, .events = POLLIN};
+			if (poll(&p, 1, 20) > 0 && wl_read(r, NULL) == 0)
+				wl_gone(r);
 		}
 	} else if (!r->panicked && !ok) {
 		return fail(r, "the workload process died");
@@ -704,6 +738,7 @@ static void handle_event(struct run *r, json_t *o)
 			r->page_ok[p] = json_is_true(json_object_get(o, "ok"));
 		}
 	} else if (strcmp(e, "bgdone") == 0) {
+		r->bg_active = false;
 		int rc = (int)json_integer_value(json_object_get(o, "rc"));
 		int64_t n = json_integer_value(json_object_get(o, "count"));
 		double ms = json_number_value(json_object_get(o, "ms"));
@@ -711,8 +746,7 @@ static void handle_event(struct run *r, json_t *o)
 		r->append_acked += n;
 		(void)report_event_add(r->rep, t, rc ? REPORT_EV_ERROR : REPORT_EV_WRITE, NULL,
 		                       "background append finished: %lld acknowledged in %.1f ms%s%s",
-		                       (long long)n, ms, rc ? ", stopped by " : "",
-		                       rc ? errname_str(-rc) : "");
+		                       (long long)n, ms, rc ? ", stopped by " : "", rc ? err_word(-rc) : "");
 	}
 }
 
@@ -810,36 +844,44 @@ static struct shadow *shadow_get(struct run *r, const char *path)
 	return s;
 }
 
-/* shadow_write - apply a successful write of DATA at OFF to the shadow of PATH. */
-static void shadow_write(struct run *r, const char *path, uint64_t off, const uint8_t *data, size_t len)
+/* shadow_write - remember a successful write of DATA at OFF to PATH. 0 or -ENOMEM. */
+static int shadow_write(struct run *r, const char *path, uint64_t off, const uint8_t *data, size_t len)
 {
 	struct shadow *s = shadow_get(r, path);
 	if (!s)
-		return;
-	free(s->prev);
-	s->prev = s->cur_len ? malloc(s->cur_len) : NULL;
-	if (s->prev)
-		memcpy(s->prev, s->cur, s->cur_len);
-	s->prev_len = s->prev ? s->cur_len : 0;
-	s->has_prev = true;
-	size_t end = (size_t)off + len;
-	if (end > s->cur_len) {
-		uint8_t *n = realloc(s->cur, end);
-		if (!n)
-			return;
-		memset(n + s->cur_len, 0, end - s->cur_len);
-		s->cur = n;
-		s->cur_len = end;
-	}
-	memcpy(s->cur + off, data, len);
+		return 0; /* more files than the harness follows: reads of it compare as "other" */
+	if (grow((void **)&s->w, &s->cap, s->n, sizeof(s->w[0])) < 0)
+		return -ENOMEM;
+	uint8_t *copy = malloc(len ? len : 1);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, data, len);
+	s->w[s->n++] = (struct shadow_write){.off = off, .len = len, .data = copy};
+	return 0;
 }
 
-/* shadow_range - LEN bytes at OFF of an image (zeros past its end) into OUT. */
-static void shadow_range(const uint8_t *img, size_t img_len, uint64_t off, uint8_t *out, size_t len)
+/* shadow_range - the bytes [OFF, OFF+LEN) after the writes of S except number SKIP (SIZE_MAX: none),
+ * into OUT (never-written bytes are zeros). */
+static void shadow_range(const struct shadow *s, size_t skip, uint64_t off, uint8_t *out, size_t len)
 {
 	memset(out, 0, len);
-	if (img && off < img_len)
-		memcpy(out, img + off, img_len - off < len ? img_len - off : len);
+	for (size_t i = 0; i < s->n; i++) {
+		const struct shadow_write *w = &s->w[i];
+		if (i == skip || w->off >= off + len || w->off + w->len <= off)
+			continue;
+		uint64_t from = w->off > off ? w->off : off;
+		uint64_t to = w->off + w->len < off + len ? w->off + w->len : off + len;
+		memcpy(out + (from - off), w->data + (from - w->off), to - from);
+	}
+}
+
+/* shadow_last - the index of the last write of S touching [OFF, OFF+LEN), or SIZE_MAX. */
+static size_t shadow_last(const struct shadow *s, uint64_t off, size_t len)
+{
+	for (size_t i = s->n; i-- > 0;)
+		if (s->w[i].off < off + len && s->w[i].off + s->w[i].len > off)
+			return i;
+	return SIZE_MAX;
 }
 
 /* fd_path - the path a named descriptor opened. */
@@ -870,13 +912,18 @@ static int step_append(struct run *r, const struct scenario_step *st)
 	bool panicked;
 	if (wl_call(r, cmd, &done, &rc, &panicked) < 0)
 		return -1;
+	if (a->background && rc == 0) {
+		r->bg_active = true;
+		r->bg_start_ms = now_ms(r);
+		r->bg_acks0 = r->n_acks;
+	}
 	if (!a->background && done) {
 		int64_t n = json_integer_value(json_object_get(done, "count"));
 		double ms = json_number_value(json_object_get(done, "ms"));
 		r->append_ms += ms;
 		r->append_acked += n;
 		ev(r, rc ? REPORT_EV_ERROR : REPORT_EV_WRITE, "%lld acknowledged in %.1f ms%s%s",
-		   (long long)n, ms, rc ? "; append failed: " : "", rc ? errname_str(-rc) : "");
+		   (long long)n, ms, rc ? "; append failed: " : "", rc ? err_word(-rc) : "");
 	}
 	json_decref(done);
 	refresh_status(r, true);
@@ -905,7 +952,7 @@ static int step_update(struct run *r, const struct scenario_step *st)
 		r->append_acked += n;
 		ev(r, rc ? REPORT_EV_ERROR : REPORT_EV_WRITE, "%lld update%s acknowledged in %.1f ms%s%s",
 		   (long long)n, n == 1 ? "" : "s", ms, rc ? "; update failed: " : "",
-		   rc ? errname_str(-rc) : "");
+		   rc ? err_word(-rc) : "");
 	}
 	json_decref(done);
 	refresh_status(r, true);
@@ -929,7 +976,7 @@ static int step_open(struct run *r, const struct scenario_step *st)
 		r->n_fds++;
 	}
 	ev(r, rc ? REPORT_EV_ERROR : REPORT_EV_INFO, "open %s as fd %s%s%s", o->path, o->fd, rc ? " → " : "",
-	   rc ? errname_str(-rc) : "");
+	   rc ? err_word(-rc) : "");
 	expect_result(r, st, &o->expect, rc, panicked);
 	return 0;
 }
@@ -943,7 +990,7 @@ static int step_close(struct run *r, const struct scenario_step *st)
 	if (wl_call(r, json_pack("{s:s,s:s}", "op", "close", "fd", c->fd), &done, &rc, &panicked) < 0)
 		return -1;
 	json_decref(done);
-	ev(r, rc ? REPORT_EV_ERROR : REPORT_EV_INFO, "close fd %s → %s", c->fd, rc ? errname_str(-rc) : "ok");
+	ev(r, rc ? REPORT_EV_ERROR : REPORT_EV_INFO, "close fd %s → %s", c->fd, rc ? err_word(-rc) : "ok");
 	expect_result(r, st, &c->expect, rc, panicked);
 	return 0;
 }
@@ -981,12 +1028,14 @@ static int step_write(struct run *r, const struct scenario_step *st)
 		return -1;
 	}
 	json_decref(done);
-	if (rc == 0 && path)
-		shadow_write(r, path, w->offset, data, len);
+	if (rc == 0 && path && shadow_write(r, path, w->offset, data, len) < 0) {
+		free(data);
+		return fail(r, "out of memory");
+	}
 	free(data);
 	ev(r, rc ? REPORT_EV_ERROR : REPORT_EV_WRITE, "write %zu bytes at %llu of %s%s%s", len,
 	   (unsigned long long)w->offset, path ? path : w->fd, rc ? " → " : " (pages dirty in the cache)",
-	   rc ? errname_str(-rc) : "");
+	   rc ? err_word(-rc) : "");
 	refresh_status(r, true);
 	expect_result(r, st, &w->expect, rc, panicked);
 	return 0;
@@ -1085,7 +1134,7 @@ static int step_fsync(struct run *r, const struct scenario_step *st)
 	}
 	json_decref(done);
 	ev(r, rc ? REPORT_EV_ERROR : REPORT_EV_FSYNC, "%s %s → %s", f->datasync ? "fdatasync" : "fsync", what,
-	   rc ? errname_str(-rc) : "ok");
+	   rc ? err_word(-rc) : "ok");
 	refresh_status(r, true);
 	expect_result(r, st, &f->expect, rc, panicked);
 	return 0;
@@ -1096,11 +1145,12 @@ static int step_checkpoint(struct run *r, const struct scenario_step *st)
 	json_t *done;
 	int rc;
 	bool panicked;
-	ev(r, REPORT_EV_INFO, "checkpoint: write dirty pages to table.dat, fsync it, then truncate the log");
+	ev(r, REPORT_EV_INFO,
+	   "checkpoint: write dirty pages to table/table.dat, fsync it, then truncate the log");
 	if (wl_call(r, json_pack("{s:s}", "op", "checkpoint"), &done, &rc, &panicked) < 0)
 		return -1;
 	json_decref(done);
-	ev(r, rc ? REPORT_EV_ERROR : REPORT_EV_FSYNC, "checkpoint → %s%s", rc ? errname_str(-rc) : "ok",
+	ev(r, rc ? REPORT_EV_ERROR : REPORT_EV_FSYNC, "checkpoint → %s%s", rc ? err_word(-rc) : "ok",
 	   rc ? "" : " (log truncated)");
 	refresh_status(r, true);
 	expect_result(r, st, &st->u.fsync.expect, rc, panicked);
@@ -1114,7 +1164,7 @@ static int step_sync(struct run *r, const struct scenario_step *st)
 	if (rc == -ENOENT || rc == -ECONNREFUSED || rc == -ETIMEDOUT)
 		return fail(r, "line %u: sync: %s", st->pos.line, err);
 	ev(r, rc ? REPORT_EV_ERROR : REPORT_EV_FSYNC, "sync (write back every dirty page) → %s",
-	   rc ? errname_str(-rc) : "ok");
+	   rc ? err_word(-rc) : "ok");
 	refresh_status(r, true);
 	expect_result(r, st, &st->u.fsync.expect, rc, false);
 	return 0;
@@ -1129,7 +1179,7 @@ static int step_read(struct run *r, const struct scenario_step *st)
 	uint64_t off = rd->offset;
 	size_t len = rd->length ? (size_t)rd->length : rd->bytes ? rd->bytes_len : r->sc->options.block_size;
 	if (rd->has_page) {
-		path = "table.dat";
+		path = "table/table.dat";
 		off = rd->page * r->sc->options.block_size;
 		len = r->sc->options.block_size;
 	}
@@ -1158,15 +1208,13 @@ static int step_read(struct run *r, const struct scenario_step *st)
 			checks_payload_fill(r->seed, r->page_prev[p], prev, len);
 			have_prev = true;
 		}
-	} else if (path) {
+	} else if (path && cur && prev) {
 		struct shadow *s = shadow_get(r, path);
-		if (s && s->cur_len) {
-			shadow_range(s->cur, s->cur_len, off, cur, len);
-			have_cur = true;
-		}
-		if (s && s->has_prev) {
-			shadow_range(s->prev, s->prev_len, off, prev, len);
-			have_prev = true;
+		size_t last = s ? shadow_last(s, off, len) : SIZE_MAX;
+		if (last != SIZE_MAX) {
+			shadow_range(s, SIZE_MAX, off, cur, len);
+			shadow_range(s, last, off, prev, len);
+			have_cur = have_prev = true;
 		}
 	}
 	char obs[64], expw[64];
@@ -1199,13 +1247,13 @@ static int step_read(struct run *r, const struct scenario_step *st)
 			match = rd->expect == SCENARIO_READ_ANY;
 		}
 	} else {
-		snprintf(obs, sizeof(obs), "%s", rc ? errname_str(-rc) : "a short answer");
+		snprintf(obs, sizeof(obs), "%s", rc ? err_word(-rc) : "a short answer");
 		match = (rd->expect == SCENARIO_READ_ERRNO && rc == -rd->err) ||
 		        (rd->expect == SCENARIO_READ_ERROR && rc < 0) || rd->expect == SCENARIO_READ_ANY;
 	}
 	static const char *const words[] = {"new", "old", "zeros", "bytes", "errno", "error", "any"};
 	if (rd->expect == SCENARIO_READ_ERRNO)
-		snprintf(expw, sizeof(expw), "%s", errname_str(rd->err));
+		snprintf(expw, sizeof(expw), "%s", err_word(rd->err));
 	else
 		snprintf(expw, sizeof(expw), "%s", (unsigned)rd->expect < 7 ? words[rd->expect] : "?");
 	free(got);
@@ -1362,7 +1410,7 @@ static int step_recover(struct run *r, const struct scenario_step *st)
 	m->corruptions_reported = r->rec_corrupt ? 1 : 0;
 	m->bad_records_returned = r->rec_bad;
 	if (rc < 0 && rc != -EBADMSG)
-		ev(r, REPORT_EV_ERROR, "recovery → %s", errname_str(-rc));
+		ev(r, REPORT_EV_ERROR, "recovery → %s", err_word(-rc));
 	else
 		ev(r, r->rec_corrupt ? REPORT_EV_ERROR : REPORT_EV_RECOVER,
 		   "recovery: %s, %lld record%s%s%s%s", verdict ? verdict : "?", (long long)r->rec_records,
@@ -1783,6 +1831,7 @@ static void finish_checks(struct run *r)
 	struct report_measures *m = &r->rep->m;
 	m->acked = r->sc->target == SCENARIO_TARGET_EXEC ? -1 : (int64_t)r->n_acks;
 	m->fsyncs = r->syncs;
+	m->fault_hits = fault_hits(r, false);
 	m->fsync_errors = r->sync_errors;
 	m->panicked = r->panicked;
 	if (r->append_ms > 0 && r->append_acked > 0)
@@ -1872,8 +1921,9 @@ static void cleanup(struct run *r)
 		fprintf(stderr, "fsynclab run: %s is still mounted; leaving %s in place\n", r->mnt, r->dir);
 	}
 	for (size_t i = 0; i < r->n_files; i++) {
-		free(r->files[i].cur);
-		free(r->files[i].prev);
+		for (size_t k = 0; k < r->files[i].n; k++)
+			free(r->files[i].w[k].data);
+		free(r->files[i].w);
 	}
 	free(r->lbuf);
 	free(r->acks);

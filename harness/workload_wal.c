@@ -155,16 +155,29 @@ static int ensure_open(struct workload_child *ch)
 	return ch->wal ? 0 : open_target(ch, &rep);
 }
 
-/* maybe_panic - under `panic`, a failure that left the log refusing work ends the child. */
-static void maybe_panic(struct workload_child *ch, int rc)
+/* will_panic - under `panic`, did this failure leave the log (or table) refusing all work? */
+static bool will_panic(struct workload_child *ch, int rc)
 {
 	if (!ch->cfg.panic || rc == 0 || !ch->wal)
-		return;
-	if (wal_error(ch->wal) == 0 && rc != WAL_ESHUTDOWN)
-		return;
-	workload_emit(
-	    ch, json_pack("{s:s,s:s,s:f}", "ev", "panic", "err", errname_str(-rc), "t", workload_t(ch)));
-	_exit(WORKLOAD_EXIT_PANIC);
+		return false;
+	return wal_error(ch->wal) != 0 || rc == WAL_ESHUTDOWN;
+}
+
+/* finish - report a command's result; under `panic` a failure that panicked the log then ends the
+ * child with WORKLOAD_EXIT_PANIC (the done line says so first, so the runner waits for the exit). */
+static void finish(struct workload_child *ch, int rc, json_t *extra, bool panics)
+{
+	if (panics) {
+		if (!extra)
+			extra = json_object();
+		json_object_set_new(extra, "panic", json_true());
+	}
+	workload_done(ch, rc, extra);
+	if (panics) {
+		workload_emit(ch, json_pack("{s:s,s:s,s:f}", "ev", "panic", "err", errname_str(-rc), "t",
+		                            workload_t(ch)));
+		_exit(WORKLOAD_EXIT_PANIC);
+	}
 }
 
 /* durable_lsn - the log's durable LSN now. */
@@ -251,9 +264,15 @@ static void *bg_main(void *arg)
 	struct workload_child *ch = arg;
 	double ms;
 	int r = run_append(&bg_job, bg_writers, &ms);
-	workload_emit(ch, json_pack("{s:s,s:i,s:I,s:f,s:f}", "ev", "bgdone", "rc", r, "count",
-	                            (json_int_t)atomic_load(&bg_job.acked), "ms", ms, "t", workload_t(ch)));
-	maybe_panic(ch, r);
+	bool panics = will_panic(ch, r);
+	workload_emit(ch, json_pack("{s:s,s:i,s:I,s:f,s:f,s:b}", "ev", "bgdone", "rc", r, "count",
+	                            (json_int_t)atomic_load(&bg_job.acked), "ms", ms, "t", workload_t(ch),
+	                            "panic", panics));
+	if (panics) {
+		workload_emit(ch, json_pack("{s:s,s:s,s:f}", "ev", "panic", "err", errname_str(-r), "t",
+		                            workload_t(ch)));
+		_exit(WORKLOAD_EXIT_PANIC);
+	}
 	return NULL;
 }
 
@@ -288,10 +307,10 @@ static void cmd_append(struct workload_child *ch, json_t *cmd)
 	}
 	double ms;
 	int r = run_append(job, writers, &ms);
-	workload_done(ch, r,
-	              json_pack("{s:I,s:f,s:I}", "count", (json_int_t)atomic_load(&job->acked), "ms", ms, "d",
-	                        durable_lsn(ch)));
-	maybe_panic(ch, r);
+	finish(ch, r,
+	       json_pack("{s:I,s:f,s:I}", "count", (json_int_t)atomic_load(&job->acked), "ms", ms, "d",
+	                 durable_lsn(ch)),
+	       will_panic(ch, r));
 }
 
 /* ---- update (table) ---- */
@@ -318,10 +337,10 @@ static void cmd_update(struct workload_child *ch, json_t *cmd)
 		}
 	}
 	free(buf);
-	workload_done(ch, r,
-	              json_pack("{s:I,s:f,s:I}", "count", (json_int_t)acked, "ms",
-	                        (double)(workload_clock_ns() - t) / 1e6, "d", durable_lsn(ch)));
-	maybe_panic(ch, r);
+	finish(ch, r,
+	       json_pack("{s:I,s:f,s:I}", "count", (json_int_t)acked, "ms",
+	                 (double)(workload_clock_ns() - t) / 1e6, "d", durable_lsn(ch)),
+	       will_panic(ch, r));
 }
 
 /* ---- recover ---- */
@@ -402,16 +421,12 @@ void workload_wal_command(struct workload_child *ch, const char *op, json_t *cmd
 		cmd_update(ch, cmd);
 	} else if (strcmp(op, "fsync") == 0) {
 		r = wal_sync(ch->wal);
-		workload_done(ch, r, json_pack("{s:I}", "d", durable_lsn(ch)));
-		maybe_panic(ch, r);
+		finish(ch, r, json_pack("{s:I}", "d", durable_lsn(ch)), will_panic(ch, r));
 	} else if (strcmp(op, "checkpoint") == 0 && ch->table) {
 		r = wal_table_checkpoint(ch->table);
-		workload_done(ch, r, json_pack("{s:I}", "d", durable_lsn(ch)));
-		if (r < 0 && ch->cfg.panic) {
-			workload_emit(ch, json_pack("{s:s,s:s,s:f}", "ev", "panic", "err", errname_str(-r),
-			                            "t", workload_t(ch)));
-			_exit(WORKLOAD_EXIT_PANIC);
-		}
+		/* under panic a failed checkpoint makes the table refuse further work */
+		finish(ch, r, json_pack("{s:I}", "d", durable_lsn(ch)),
+		       r < 0 && ch->cfg.panic && r != -ENOSYS);
 	} else {
 		workload_done(ch, -EOPNOTSUPP, NULL);
 	}

@@ -74,6 +74,9 @@ static void sample_run(struct report_run *run)
 	assert_int_equal(report_run_add(run, sample_policy("os-cut", "os", 90000, 100)), 0);
 	assert_int_equal(report_run_add(run, sample_policy("always-cut", "always", 500, 0)), 0);
 	assert_int_equal(report_run_add(run, sample_policy("batch-cut", "batch:5ms", 20000, 7)), 0);
+	struct report_scenario *faulted = sample_policy("faulted-cut", "always", 100, 5);
+	faulted->m.fault_hits = 1; /* a fault's loss is not the policy's cost */
+	assert_int_equal(report_run_add(run, faulted), 0);
 	struct report_scenario *skip = report_scenario_new("needs-root");
 	assert_non_null(skip);
 	skip->verdict = REPORT_SKIPPED;
@@ -123,7 +126,7 @@ static void test_policy_rows_ordered_safe_to_fast(void **state)
 	sample_run(&run);
 	struct report_policy_row *rows;
 	int n = report_policy_rows(&run, &rows);
-	assert_int_equal(n, 4); /* the skipped scenario measured nothing */
+	assert_int_equal(n, 4); /* the skipped one measured nothing, the faulted one is left out */
 	assert_string_equal(rows[0].s->name, "always-cut");
 	assert_string_equal(rows[1].s->sync_policy, "always");
 	assert_string_equal(rows[2].s->sync_policy, "batch:5ms");
@@ -143,7 +146,7 @@ static void test_text_narrates_and_summarises(void **state)
 	assert_null(strstr(out, "ack lsn 1")); /* verbose events only with -v */
 	assert_non_null(strstr(out, "MISMATCHED"));
 	assert_non_null(strstr(out, "✗ check loss: expected 0 acked lost, observed 3 acked lost"));
-	assert_non_null(strstr(out, "5 scenarios: 3 matched, 1 mismatched, 0 error, 1 skipped"));
+	assert_non_null(strstr(out, "6 scenarios: 4 matched, 1 mismatched, 0 error, 1 skipped"));
 	assert_non_null(strstr(out, "total 3.2 s"));
 	assert_non_null(strstr(out, "policy trade-off"));
 	assert_null(strchr(out, '\033')); /* no colour unless asked */
@@ -213,7 +216,7 @@ static void test_junit_counts_and_escapes(void **state)
 	sample_run(&run);
 	char *out = render(&report_junit_ops, &run, 0, false);
 	assert_non_null(strstr(
-	    out, "<testsuites name=\"fsynclab\" tests=\"5\" failures=\"1\" errors=\"0\" skipped=\"1\""));
+	    out, "<testsuites name=\"fsynclab\" tests=\"6\" failures=\"1\" errors=\"0\" skipped=\"1\""));
 	assert_non_null(strstr(out, "name=\"fsyncgate &lt;retry&gt; &amp; &quot;loss&quot;\""));
 	assert_non_null(
 	    strstr(out, "<failure message=\"loss: expected 0 acked lost, observed 3 acked lost\""));
