@@ -998,6 +998,24 @@ int wal_error(struct wal *w)
 	return rc;
 }
 
+int wal_sync_other(struct wal *w, int fd, enum wal_sync_target what)
+{
+	int rc = sync_with_policy(w, fd, what);
+	if (rc != 0) {
+		pthread_mutex_lock(&w->lock);
+		fail_locked(w, rc, w->written_lsn);
+		pthread_mutex_unlock(&w->lock);
+	}
+	return rc;
+}
+
+void wal_fail(struct wal *w, int rc)
+{
+	pthread_mutex_lock(&w->lock);
+	fail_locked(w, rc, w->written_lsn);
+	pthread_mutex_unlock(&w->lock);
+}
+
 /* ---- Close ---- */
 
 int wal_close(struct wal *w)

@@ -37,4 +37,14 @@ int wal_dir_scan(int dirfd, uint64_t from_lsn, uint64_t live_first, uint64_t liv
 /* wal_dir_scan_free - release what wal_dir_scan allocated. */
 void wal_dir_scan_free(struct wal_dir_scan *s);
 
+/*
+ * wal_sync_other - sync FD (e.g. the table's data file) through W's sync hook and error policy;
+ * under panic a failure also shuts the log down. Returns 0 or the error.
+ */
+int wal_sync_other(struct wal *w, int fd, enum wal_sync_target what);
+
+/* wal_fail - an I/O error RC outside the log's own files (e.g. a data file write): under panic the
+ * log shuts down as for its own errors; under retry nothing changes. */
+void wal_fail(struct wal *w, int rc);
+
 #endif

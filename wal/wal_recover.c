@@ -289,3 +289,22 @@ int wal_dir_scan(int dirfd, uint64_t from_lsn, uint64_t live_first, uint64_t liv
 	}
 	return 0;
 }
+
+int wal_inspect(const char *dir, wal_record_fn fn, void *arg, struct wal_recovery *report)
+{
+	struct wal_dir_scan s;
+
+	memset(report, 0, sizeof(*report));
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	int rc = wal_dir_scan(dfd, 0, WAL_NO_LIVE, 0, 1, fn, arg, &s);
+	*report = s.rep;
+	if (rc == 0 && s.nsegs == 0) {
+		rc = WAL_ENOTLOG;
+		snprintf(report->detail, sizeof(report->detail), "no segment files (*.wal) in the directory");
+	}
+	wal_dir_scan_free(&s);
+	close(dfd);
+	return rc;
+}

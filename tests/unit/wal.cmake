@@ -1,3 +1,7 @@
 # Unit tests of wal/ (the log, recovery, the table store) and of `fsynclab wal dump`.
 fsynclab_unit_test(test_wal SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_wal.c LIBS fsynclab_wal)
 target_include_directories(test_wal PRIVATE ${CMAKE_CURRENT_LIST_DIR})
+fsynclab_unit_test(test_wal_recovery SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_wal_recovery.c LIBS fsynclab_wal)
+target_include_directories(test_wal_recovery PRIVATE ${CMAKE_CURRENT_LIST_DIR})
+fsynclab_unit_test(test_wal_table SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_wal_table.c LIBS fsynclab_wal)
+target_include_directories(test_wal_table PRIVATE ${CMAKE_CURRENT_LIST_DIR})

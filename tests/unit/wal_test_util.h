@@ -86,6 +86,16 @@ static inline unsigned fault_hook_calls(struct fault_hook *h, enum wal_sync_targ
 	return n;
 }
 
+/* nosync_hook - a sync hook that syncs nothing: for tests about formats and recovery logic, where
+ * durability against power loss is not what is tested (keeps them fast on a busy disk). */
+static inline int nosync_hook(void *arg, int fd, enum wal_sync_target what)
+{
+	(void)arg;
+	(void)fd;
+	(void)what;
+	return 0;
+}
+
 /* quiet_log - a wal_log_fn that keeps the last line (tests read it) instead of printing. */
 struct log_capture {
 	char last[512];
