@@ -4,7 +4,7 @@
 # bad input is refused naming the offending word.
 . "$(dirname "$0")/fusefs_lib.sh" "$@"
 
-mounted() { awk -v m="$1" '$5 == m' /proc/self/mountinfo | grep -q fuse.fsynclab; }
+mounted() { awk -v m="$1" '$5 == m' /proc/self/mountinfo | grep -c fuse.fsynclab >/dev/null; }
 
 fs_mount busy --writeback-interval never
 say "umount of a busy mount fails with a clear message, exit 1, and the mount stays"

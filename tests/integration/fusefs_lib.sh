@@ -36,7 +36,7 @@ pid_alive() {
 fusefs_cleanup() {
 	local rc=$? m pid
 	for m in "${MOUNTS[@]}"; do
-		if awk -v m="$m" '$5 == m' /proc/self/mountinfo | grep -q fuse.fsynclab; then
+		if awk -v m="$m" '$5 == m' /proc/self/mountinfo | grep -c fuse.fsynclab >/dev/null; then
 			pid=$(daemon_pid "$m")
 			if ! "$FSYNCLAB" umount "$m" 2>/dev/null; then
 				umount -l "$m" 2>/dev/null || true

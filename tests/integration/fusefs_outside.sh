@@ -47,7 +47,7 @@ mkdir -p "$M/faulty" || true
 pid=$(daemon_pid "$M")
 nice stress-ng --temp-path "$M/faulty" "${STRESSORS[@]}" --timeout 3s >"$T/sng2.out" 2>&1 || true
 pid_alive "$pid"
-"$FSYNCLAB" status "$M" --json | grep -q '"hits"'
+"$FSYNCLAB" status "$M" --json | grep -c '"hits"' >/dev/null
 "$FSYNCLAB" clear "$M"
 "$FSYNCLAB" reboot "$M"
 rm -rf "$M/faulty" "$M/clean"

@@ -39,7 +39,7 @@ fs_mount xfs --profile xfs --writeback-interval never
 	"sh:$FSYNCLAB inject $M --op journal --errno EIO --times 1 >/dev/null" \
 	"write:1:0:4096:B" "fsync=EIO:1" "read=EIO:1:0:4096:A" "write=EIO:1:0:10:C" "fsync=EIO:1" \
 	"open=EIO:2:$M/other:rwc" "close:1"
-"$FSYNCLAB" status "$M" --json | grep -Eq '"state": ?"shutdown"'
+"$FSYNCLAB" status "$M" --json | grep -Ec '"state": ?"shutdown"' >/dev/null
 if stat "$M/data" 2>/dev/null; then
 	echo "FAIL: stat works after an xfs shutdown" >&2
 	exit 1
@@ -55,7 +55,7 @@ fs_mount e4ro --profile ext4-ordered --writeback-interval never
 	"sh:$FSYNCLAB inject $M --op journal --errno EIO --times 1 >/dev/null" \
 	"write:1:0:4096:B" "fsync=EIO:1" "write=EROFS:1:0:4096:C" "read:1:0:4096:B" \
 	"open=EROFS:2:$M/new:rwc" "open:3:$M/data:r" "read:3:0:4096:B" "fsync=EIO:1"
-"$FSYNCLAB" status "$M" --json | grep -Eq '"state": ?"read-only"'
+"$FSYNCLAB" status "$M" --json | grep -Ec '"state": ?"read-only"' >/dev/null
 expect_eq "mkdir on a read-only fs" "$(mkdir "$M/d" 2>&1 | grep -c 'Read-only file system')" 1
 say "a power cut brings it back (a remount); the data written before the failed commit is on disk"
 "$FSYNCLAB" reboot "$M"
