@@ -58,3 +58,34 @@ apps_test(apps_selftest_sqlite_rollback drivers_selftest.sh sqlite_driver --jour
 apps_test(apps_selftest_sqlite_wal drivers_selftest.sh sqlite_driver --journal wal)
 apps_test(apps_selftest_pg servers_selftest.sh pg)
 apps_test(apps_selftest_redis servers_selftest.sh redis)
+
+# The fault cases (driver_case.sh, pg_case.sh, redis_case.sh): each compares what the program did
+# with the outcome pinned for CASE@PROFILE in its script. Registered as apps_CASE[@PROFILE].
+function(apps_case script case)
+  set(name apps_${case})
+  if(ARGC GREATER 2)
+    set(name ${name}@${ARGV2})
+  endif()
+  apps_test(${name} ${script} ${case} ${ARGN})
+endfunction()
+
+foreach(case lmdb-fsync-eio lmdb-writeback-eio lmdb-fsync-enospc leveldb-fsync-eio leveldb-writeback-eio
+        leveldb-fsync-enospc sqlite-rollback-fsync-eio sqlite-rollback-writeback-eio sqlite-rollback-fsync-enospc
+        sqlite-wal-fsync-eio sqlite-wal-writeback-eio sqlite-wal-fsync-enospc)
+  apps_case(driver_case.sh ${case})
+endforeach()
+foreach(profile ext4-data xfs btrfs)
+  foreach(case lmdb-writeback-eio leveldb-writeback-eio sqlite-rollback-writeback-eio sqlite-wal-writeback-eio)
+    apps_case(driver_case.sh ${case} ${profile})
+  endforeach()
+endforeach()
+apps_case(pg_case.sh pg-checkpoint-writeback-eio)
+apps_case(pg_case.sh pg-checkpoint-writeback-eio ext4-data)
+apps_case(pg_case.sh pg-checkpoint-writeback-eio btrfs)
+apps_case(pg_case.sh pg-checkpoint-fsync-enospc)
+apps_case(pg_case.sh pg-wal-fsync-eio)
+foreach(case redis-always-fsync-eio redis-always-writeback-eio redis-always-fsync-enospc redis-everysec-fsync-eio
+        redis-everysec-writeback-eio)
+  apps_case(redis_case.sh ${case})
+endforeach()
+apps_case(redis_case.sh redis-always-writeback-eio ext4-data)

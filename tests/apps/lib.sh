@@ -156,6 +156,9 @@ fsl_mount() {
 		if grep -q "not implemented" "$APPS_TMP/mount.log"; then
 			apps_skip "this build's 'fsynclab mount' is a placeholder"
 		fi
+		if grep -q -- "allow-other" "$APPS_TMP/mount.log"; then
+			apps_skip "this build's 'fsynclab mount' has no --allow-other: $(head -n 1 "$APPS_TMP/mount.log")"
+		fi
 		cat "$APPS_TMP/mount.log" >&2
 		apps_die "fsynclab mount $* failed"
 	fi
@@ -239,4 +242,9 @@ apps_expect() {
 		got=$(printf '%s\n' $observed | sed -n "s/^$key=//p" | head -n 1)
 		apps_check "$key=$want (observed ${got:-nothing})" [ "$got" = "$want" ]
 	done
+}
+
+# fsl_hits — the firings of every rule armed on MNT so far (from `fsynclab status --json`).
+fsl_hits() {
+	"$FSYNCLAB" status "$MNT" --json | grep -o '"hits": *[0-9]*' | awk -F: '{s += $2} END {print s + 0}'
 }
