@@ -68,8 +68,22 @@ int pagecache_init(struct pagecache *pc, const struct pagecache_config *cfg)
 	pc->errors = calloc(PAGECACHE_MAX_ERRORS, sizeof(*pc->errors));
 	if (!pc->errors)
 		return -ENOMEM;
+	/* Keep up to the dirty limit's worth of freed pages (at most 64 MiB) for reuse. */
+	pc->pool_cap = (size_t)((pc->cfg.dirty_limit < (64u << 20) ? pc->cfg.dirty_limit : (64u << 20)) /
+	                        pc->cfg.block_size);
+	pc->pool = calloc(pc->pool_cap ? pc->pool_cap : 1, sizeof(*pc->pool));
+	if (!pc->pool) {
+		free(pc->errors);
+		return -ENOMEM;
+	}
 	rc = pthread_mutex_init(&pc->log_lock, NULL);
+	if (rc == 0) {
+		rc = pthread_mutex_init(&pc->pool_lock, NULL);
+		if (rc != 0)
+			pthread_mutex_destroy(&pc->log_lock);
+	}
 	if (rc != 0) {
+		free(pc->pool);
 		free(pc->errors);
 		return -rc;
 	}
@@ -78,9 +92,41 @@ int pagecache_init(struct pagecache *pc, const struct pagecache_config *cfg)
 
 void pagecache_fini(struct pagecache *pc)
 {
+	for (size_t i = 0; i < pc->npool; i++)
+		free(pc->pool[i]);
+	free(pc->pool);
+	pc->pool = NULL;
+	pc->npool = 0;
+	pthread_mutex_destroy(&pc->pool_lock);
 	pthread_mutex_destroy(&pc->log_lock);
 	free(pc->errors);
 	pc->errors = NULL;
+}
+
+/* A page from the pool, or a new one. NULL on ENOMEM. */
+static struct page *page_alloc(struct pagecache *pc)
+{
+	struct page *p = NULL;
+
+	pthread_mutex_lock(&pc->pool_lock);
+	if (pc->npool)
+		p = pc->pool[--pc->npool];
+	pthread_mutex_unlock(&pc->pool_lock);
+	return p ? p : malloc(sizeof(*p) + pc->cfg.block_size);
+}
+
+/* Give page P back to the pool (or to malloc when the pool is full). */
+static void page_free(struct pagecache *pc, struct page *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&pc->pool_lock);
+	if (pc->npool < pc->pool_cap) {
+		pc->pool[pc->npool++] = p;
+		p = NULL;
+	}
+	pthread_mutex_unlock(&pc->pool_lock);
+	free(p);
 }
 
 int pagecache_inode_init(struct pagecache_inode *pi)
@@ -100,7 +146,7 @@ static bool drop_pages_locked(struct pagecache *pc, struct pagecache_inode *pi)
 	bool any = pi->npages > 0;
 
 	for (size_t i = 0; i < pi->npages; i++)
-		free(pi->pages[i]);
+		page_free(pc, pi->pages[i]);
 	atomic_fetch_sub(&pc->dirty_bytes, (uint64_t)pi->ndirty * pc->cfg.block_size);
 	pi->npages = 0;
 	pi->ndirty = 0;
@@ -284,7 +330,7 @@ ssize_t pagecache_write(struct pagecache *pc, struct pagecache_inode *pi, int fd
 		struct page *p = pos < pi->npages && pi->pages[pos]->index == idx ? pi->pages[pos] : NULL;
 
 		if (!p) {
-			p = malloc(sizeof(*p) + bs);
+			p = page_alloc(pc);
 			if (!p) {
 				ret = -ENOMEM;
 				goto out;
@@ -295,14 +341,14 @@ ssize_t pagecache_write(struct pagecache *pc, struct pagecache_inode *pi, int fd
 				/* Partly covered: start from what the file holds (zeros past its end). */
 				rc = pread_full(fd, p->data, bs, pstart);
 				if (rc < 0) {
-					free(p);
+					page_free(pc, p);
 					ret = rc;
 					goto out;
 				}
 			}
 			rc = page_insert_at(pi, pos, p);
 			if (rc < 0) {
-				free(p);
+				page_free(pc, p);
 				ret = rc;
 				goto out;
 			}
@@ -619,7 +665,7 @@ int pagecache_writeback_inode(struct pagecache *pc, struct pagecache_inode *pi, 
 			if (keep[i] || pi->pages[i]->state == PAGE_DIRTY)
 				pi->pages[j++] = pi->pages[i];
 			else
-				free(pi->pages[i]);
+				page_free(pc, pi->pages[i]);
 		}
 		pi->npages = j;
 	}
@@ -655,7 +701,7 @@ void pagecache_truncate(struct pagecache *pc, struct pagecache_inode *pi, uint64
 				pi->ndirty--;
 				atomic_fetch_sub(&pc->dirty_bytes, bs);
 			}
-			free(p);
+			page_free(pc, p);
 			continue;
 		}
 		if (pstart + bs > newsize)

@@ -62,6 +62,9 @@ struct pagecache {
 	struct pagecache_error *errors; /* the most recent PAGECACHE_MAX_ERRORS errors */
 	size_t nerrors;
 	uint64_t errors_total;
+	pthread_mutex_t pool_lock; /* protects the pool of free pages below */
+	struct page **pool;        /* freed pages kept for reuse: no page faults on a busy cache */
+	size_t npool, pool_cap;
 };
 
 #define PAGECACHE_MAX_ERRORS 256
