@@ -5,3 +5,5 @@ fsynclab_unit_test(test_wal_recovery SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_wal_
 target_include_directories(test_wal_recovery PRIVATE ${CMAKE_CURRENT_LIST_DIR})
 fsynclab_unit_test(test_wal_table SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_wal_table.c LIBS fsynclab_wal)
 target_include_directories(test_wal_table PRIVATE ${CMAKE_CURRENT_LIST_DIR})
+fsynclab_unit_test(test_wal_dump SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_wal_dump.c LIBS fsynclab_harness PkgConfig::JANSSON)
+target_include_directories(test_wal_dump PRIVATE ${CMAKE_CURRENT_LIST_DIR})
