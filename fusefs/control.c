@@ -207,6 +207,10 @@ static json_t *control_error(int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* Messages quote client bytes; JSON strings must be UTF-8, so keep printable ASCII only. */
+	for (char *p = msg; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			*p = '?';
 	json_t *resp = json_pack("{s:b,s:s}", "ok", 0, "error", msg);
 	if (resp != NULL && err > 0 &&
 	    json_object_set_new(resp, "errno", json_string(errname_str(err))) < 0) {

@@ -191,20 +191,14 @@ static void test_request_garbage_gets_an_error_not_a_crash(void **state)
 {
 	(void)state;
 	struct fault_table *t = fault_table_new(4096);
-	const char *bad[] = {"",
-	                     "\n",
-	                     "nonsense",
-	                     "{",
-	                     "[]",
-	                     "42",
-	                     "{\"cmd\":7}",
-	                     "{\"cmd\":\"launch\"}",
-	                     "{\"cmd\":\"inject\"}",
-	                     "{\"cmd\":\"inject\",\"rule\":[]}",
-	                     "{\"cmd\":\"clear\",\"id\":-3}",
-	                     "{\"cmd\":\"clear\",\"id\":\"1\"}",
-	                     "{\"cmd\":\"ping\",\"cmd\":\"ping\"}",
-	                     "{\"cmd\":\"inject\",\"rule\":{\"op\":\"x\"}}"};
+	const char *bad[] = {
+	    "", "\n", "nonsense", "{", "[]", "42", "{\"cmd\":7}", "{\"cmd\":\"launch\"}",
+	    "{\"cmd\":\"inject\"}", "{\"cmd\":\"inject\",\"rule\":[]}", "{\"cmd\":\"clear\",\"id\":-3}",
+	    "{\"cmd\":\"clear\",\"id\":\"1\"}", "{\"cmd\":\"ping\",\"cmd\":\"ping\"}",
+	    "{\"cmd\":\"inject\",\"rule\":{\"op\":\"x\"}}",
+	    /* found by the fuzzer: an error message quoting half a UTF-8 character */
+	    "{\"cmd\":\"inject\",\"rule\":{\"op\":\"write\",\"errno\":\"EIO\",\"sequence\":\"w\xd8\x8fW\"}}",
+	    "{\"cmd\":\"\xc3\xa9\xc3\xa9\"}"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		json_t *resp = handle(bad[i], t);
 		assert_false(is_ok(resp));
