@@ -10,6 +10,8 @@
  */
 #include "kernel_backend.h"
 
+#include "control_client.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/btrfs.h>
@@ -384,6 +386,50 @@ int kernel_backend_reboot(struct kernel_backend *kb)
 	return kernel_backend_mount(kb);
 }
 
+/* ---- Power cut ---------------------------------------------------------------------------------- */
+
+static int dm_drop_writes(struct kernel_backend *kb);
+
+int kernel_backend_power_cut(struct kernel_backend *kb)
+{
+	char msg[256];
+	int64_t id = 0;
+	int rc;
+	if (kb->dm_name[0]) {
+		rc = dm_drop_writes(kb);
+		if (rc < 0)
+			return rc;
+	} else {
+		json_t *rule =
+		    json_pack("{s:s, s:s, s:s}", "op", "write", "path", kb->image_name, "effect", "lost");
+		if (!rule)
+			return set_err(kb, -ENOMEM, "out of memory");
+		id = control_client_inject(kb->fuse_mnt, rule, msg, sizeof(msg));
+		json_decref(rule);
+		if (id < 0)
+			return set_err(kb, (int)id, "power cut: cannot arm the lost-writes rule: %s", msg);
+	}
+	int unmount_rc = kernel_backend_unmount(kb);
+	char reason[sizeof(kb->err)];
+	memcpy(reason, kb->err, sizeof(reason));
+	if (kb->dm_name[0])
+		rc = kernel_dm_restore(kb);
+	else
+		rc = control_client_clear(kb->fuse_mnt, (uint64_t)id, msg, sizeof(msg)) < 0
+		         ? set_err(kb, -EIO, "power cut: cannot clear the lost-writes rule: %s", msg)
+		         : 0;
+	if (unmount_rc < 0) {
+		memcpy(kb->err, reason, sizeof(reason));
+		return unmount_rc;
+	}
+	if (rc < 0)
+		return rc;
+	rc = kernel_drop_caches();
+	if (rc < 0)
+		return set_err(kb, rc, "drop_caches: %s", strerror(-rc));
+	return kernel_backend_mount(kb);
+}
+
 /* ---- Setup and teardown ------------------------------------------------------------------------ */
 
 static int dm_create(struct kernel_backend *kb);
@@ -407,6 +453,7 @@ int kernel_backend_setup(const struct kernel_backend_opts *opts, struct kernel_b
 	if (strchr(name, '/') || strlen(name) > NAME_MAX)
 		return set_err(kb, -EINVAL, "image name '%s' must be a plain file name", name);
 	snprintf(kb->image_name, sizeof(kb->image_name), "%s", name);
+	snprintf(kb->fuse_mnt, sizeof(kb->fuse_mnt), "%s", opts->fuse_mnt);
 	if ((size_t)snprintf(kb->image_path, sizeof(kb->image_path), "%s/%s", opts->fuse_mnt, name) >=
 	        sizeof(kb->image_path) ||
 	    (size_t)snprintf(kb->inner_mnt, sizeof(kb->inner_mnt), "%s", opts->inner_mnt) >=
@@ -817,6 +864,16 @@ int kernel_dm_fail_extent(struct kernel_backend *kb, const struct kernel_extent 
 	if (rc < 0)
 		return set_err(kb, rc, "extent [%llu, +%llu) is outside the device",
 		               (unsigned long long)ext->image_offset, (unsigned long long)ext->length);
+	return kernel_dm_load(kb, table);
+}
+
+/* dm_drop_writes - a flakey drop_writes table: writes are acknowledged and vanish. */
+static int dm_drop_writes(struct kernel_backend *kb)
+{
+	char table[256];
+	int rc = kernel_dm_table_flakey(table, sizeof(table), kb->loop_dev, kb->dev_sectors, "drop_writes");
+	if (rc < 0)
+		return set_err(kb, rc, "dm table too long");
 	return kernel_dm_load(kb, table);
 }
 

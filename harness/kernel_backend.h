@@ -87,6 +87,7 @@ struct kernel_backend_opts {
 /* A built stack. Fields are read-only for callers. */
 struct kernel_backend {
 	enum kernel_fs fs;
+	char fuse_mnt[PATH_MAX];   /* the fsynclab mount holding the image */
 	char image_path[PATH_MAX]; /* fuse_mnt/image_name */
 	char image_name[NAME_MAX + 1];
 	char inner_mnt[PATH_MAX];
@@ -149,6 +150,16 @@ int kernel_backend_mount(struct kernel_backend *kb);
  * refuse, which is itself an outcome a scenario can expect.
  */
 int kernel_backend_reboot(struct kernel_backend *kb);
+
+/*
+ * kernel_backend_power_cut - a power cut at the block level: every write the inner fs still sends
+ * from now on is lost (an fsynclab `write` rule with effect `lost` on the whole image; with
+ * device_mapper, a flakey `drop_writes` table), the fs is unmounted (its dirty pages and journal
+ * commits vanish on the way), the rule is removed, caches are dropped and the fs is mounted again
+ * (journal replay). Only what reached the image before the cut survives. Processes must have
+ * closed their files (unmount would be busy). Returns 0 or -errno (kb->err).
+ */
+int kernel_backend_power_cut(struct kernel_backend *kb);
 
 /*
  * kernel_backend_teardown - inner fs, then the loop device (LOOP_CLR_FD), then the inner mount

@@ -11,6 +11,8 @@
  *   errseq       two fds open at the error both see EIO once; an fd opened after the error was
  *                seen gets 0.
  *   enospc       the same with ENOSPC: which errno the application sees.
+ *   powercut     kernel_backend_power_cut(): data written but never fsynced is gone, fsynced data
+ *                survives (a `lost` rule on the whole image while the fs unmounts).
  *   journal      a `fsync` EIO rule on the image: the loop device's cache flush fails; the fsync
  *                of a fresh write fails and the filesystem stops (ext4: journal aborted, read-only;
  *                XFS: shutdown; Btrfs: transaction aborted, read-only); after a remount it works.
@@ -272,6 +274,34 @@ static void case_enospc(struct kernel_backend *kb, const struct config *c, int w
 	close(fd);
 }
 
+/* powercut: unsynced writes vanish, synced ones stay. */
+static void case_powercut(struct kernel_backend *kb, const struct config *c)
+{
+	struct kernel_extent ext;
+	char p[4200], q[4200];
+	snprintf(p, sizeof(p), "%s/cut.dat", kb->inner_mnt);
+	snprintf(q, sizeof(q), "%s/kept.dat", kb->inner_mnt);
+	/* The unsynced write comes last: with data=journal, any later fsync (of any file) commits
+	 * the journal and with it every journalled page, making the write durable after all. */
+	int fd2 = prepare_file(kb, c->name, "kept.dat", 'd', &ext);
+	if (fd2 < 0)
+		return;
+	close(fd2);
+	int fd = prepare_file(kb, c->name, "cut.dat", 'o', &ext);
+	if (fd < 0)
+		return;
+	expect_rc(c->name, "powercut", "write_unsynced", fill(fd, 'n'), 0);
+	close(fd);
+	int rc = kernel_backend_power_cut(kb);
+	expect_rc(c->name, "powercut", "power_cut", rc, 0);
+	if (rc < 0) {
+		fprintf(stderr, "  %s\n", kb->err);
+		return;
+	}
+	expect_content(c->name, "powercut", "unsynced_after", first_byte_of(p), 'n', 'o', "old");
+	expect_content(c->name, "powercut", "synced_after", first_byte_of(q), 'x', 'd', "old");
+}
+
 /*
  * journal: the loop device's cache flush fails. Expected per filesystem (struct config): the fsync
  * fails, and the fs refuses further writes (read-only, or shut down).
@@ -336,6 +366,8 @@ static void run_config(const struct config *c)
 		case_errseq(&kb, c);
 	if (kb.inner_mounted)
 		case_enospc(&kb, c, -ENOSPC);
+	if (kb.inner_mounted)
+		case_powercut(&kb, c);
 	double t3 = now_s();
 	if (kb.inner_mounted)
 		case_journal(&kb, c);
@@ -350,8 +382,8 @@ static void run_config(const struct config *c)
 		fprintf(stderr, "FAIL unlink %s: %s\n", image_path, strerror(errno));
 		failures++;
 	}
-	printf("TIME %s setup %.2fs fsyncgate %.2fs errseq+enospc %.2fs journal %.2fs\n", c->name, t1 - t0,
-	       t2 - t1, t3 - t2, t4 - t3);
+	printf("TIME %s setup %.2fs fsyncgate %.2fs errseq+enospc+powercut %.2fs journal %.2fs\n", c->name,
+	       t1 - t0, t2 - t1, t3 - t2, t4 - t3);
 }
 
 int main(int argc, char **argv)
