@@ -221,20 +221,26 @@ static int html_policies(FILE *out, const struct report_run *run)
 static int html_timeline(FILE *out, const struct report_scenario *s)
 {
 	size_t rows = 0, hidden = 0;
-	double tmax = 0;
+	double tmin = -1, tmax = 0;
 	for (size_t i = 0; i < s->n_events; i++) {
 		if (s->events[i].verbose)
 			continue;
 		if (rows < SVG_MAX_ROWS) {
 			rows++;
+			if (tmin < 0 || s->events[i].t_ms < tmin)
+				tmin = s->events[i].t_ms;
 			if (s->events[i].t_ms > tmax)
 				tmax = s->events[i].t_ms;
 		} else {
 			hidden++;
 		}
 	}
-	if (tmax <= 0)
-		tmax = 1;
+	/* the axis spans the story (setup time before the first event is not part of it) */
+	double span = tmax - (tmin > 0 ? tmin : 0);
+	if (tmin < 0)
+		tmin = 0;
+	if (span <= 0)
+		span = 1;
 	size_t height = SVG_TOP + (rows + (hidden ? 1 : 0)) * SVG_ROW_H + 10;
 	int r = report_fprintf(
 	    out,
@@ -245,21 +251,21 @@ static int html_timeline(FILE *out, const struct report_scenario *s)
 		r = html_escape(out, s->name);
 	if (r == 0)
 		r = report_fprintf(out, "\">\n");
-	/* The axis: 0, half, end, with their times. */
+	/* The axis: first event, half way, last event, with their times. */
 	for (int k = 0; r == 0 && k <= 2; k++) {
 		double x = SVG_AXIS_X0 + SVG_AXIS_W * k / 2.0;
 		r = report_fprintf(
 		    out,
 		    "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%zu\" stroke=\"#e4e4e4\"/>"
 		    "<text x=\"%.1f\" y=\"16\" text-anchor=\"middle\" fill=\"#666\">%.1f ms</text>\n",
-		    x, SVG_TOP - 10, x, height - 6, x, tmax * k / 2.0);
+		    x, SVG_TOP - 10, x, height - 6, x, tmin + span * k / 2.0);
 	}
 	size_t row = 0;
 	for (size_t i = 0; r == 0 && i < s->n_events && row < rows; i++) {
 		const struct report_event *e = &s->events[i];
 		if (e->verbose)
 			continue;
-		double x = SVG_AXIS_X0 + SVG_AXIS_W * (e->t_ms / tmax);
+		double x = SVG_AXIS_X0 + SVG_AXIS_W * ((e->t_ms - tmin) / span);
 		double y = SVG_TOP + row * SVG_ROW_H + SVG_ROW_H / 2.0;
 		const char *fill = kind_fill(e->kind, e->bad);
 		if (e->kind == REPORT_EV_REBOOT)

@@ -218,6 +218,9 @@ static int text_end(struct report_sink *sink, const struct report_run *run)
 		                   col(sink, verdict_colour(s->verdict)), report_verdict_name(s->verdict),
 		                   col(sink, C_RESET), num(s->m.acked, a, sizeof(a)),
 		                   num(s->m.lost, l, sizeof(l)), w, s->duration_ms / 1000.0);
+		if (r == 0 && s->verdict != REPORT_MATCHED && s->error)
+			r = report_fprintf(out, "  %s↳ %s%s\n", col(sink, C_DIM), s->error,
+			                   col(sink, C_RESET));
 	}
 	struct report_policy_row *rows = NULL;
 	int n = report_policy_rows(run, &rows);

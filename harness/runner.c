@@ -454,6 +454,7 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 /* ---- The workload child ---- */
 
 static void handle_event(struct run *r, json_t *o);
+static void seal(struct run *r);
 
 /* wl_spawn - start a workload child if none is alive. 0 or -1 (fail recorded). */
 static int wl_spawn(struct run *r)
@@ -530,6 +531,7 @@ static void bg_account(struct run *r)
 static void wl_gone(struct run *r)
 {
 	bg_account(r);
+	seal(r); /* a dead writer's acknowledgements are final */
 	int status = reap(r->wl.pid, 2000);
 	close(r->wl.cmd_fd);
 	close(r->wl.ev_fd);
@@ -542,6 +544,9 @@ static void wl_gone(struct run *r)
 		   WORKLOAD_EXIT_PANIC);
 	} else if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == WORKLOAD_EXIT_PROTOCOL) {
 		fail(r, "the workload process broke the protocol");
+	} else if (status >= 0 && WIFSIGNALED(status)) {
+		ev(r, REPORT_EV_CRASH, "the workload process died (signal %d), not by a step of the scenario",
+		   WTERMSIG(status));
 	}
 }
 
@@ -569,6 +574,7 @@ static void wl_kill(struct run *r)
 	while (wl_read(r, NULL) == 1)
 		;
 	bg_account(r);
+	seal(r);
 	reap(r->wl.pid, 5000);
 	close(r->wl.cmd_fd);
 	close(r->wl.ev_fd);
@@ -1829,7 +1835,8 @@ static int (*const step_handlers[SCENARIO_STEP_COUNT])(struct run *, const struc
 static void finish_checks(struct run *r)
 {
 	struct report_measures *m = &r->rep->m;
-	m->acked = r->sc->target == SCENARIO_TARGET_EXEC ? -1 : (int64_t)r->n_acks;
+	bool wal_like = r->sc->target == SCENARIO_TARGET_WAL || r->sc->target == SCENARIO_TARGET_TABLE;
+	m->acked = wal_like ? (int64_t)r->n_acks : -1;
 	m->fsyncs = r->syncs;
 	m->fault_hits = fault_hits(r, false);
 	m->fsync_errors = r->sync_errors;
@@ -1838,7 +1845,6 @@ static void finish_checks(struct run *r)
 		m->throughput = (double)r->append_acked * 1000.0 / r->append_ms;
 	if (r->sc->options.sync == SCENARIO_SYNC_BATCH)
 		m->window_limit_ms = (double)r->sc->options.batch_window_ns / 1e6;
-	bool wal_like = r->sc->target == SCENARIO_TARGET_WAL || r->sc->target == SCENARIO_TARGET_TABLE;
 	if (wal_like && r->sync_errors > 0) {
 		int64_t after = 0;
 		for (size_t i = 0; i < r->n_acks; i++)

@@ -161,6 +161,7 @@ static void test_text_narrates_and_summarises(void **state)
 	out = render(&report_text_ops, &run, -1, false);
 	assert_null(strstr(out, "power cut")); /* -q: summary only */
 	assert_non_null(strstr(out, "needs-root"));
+	assert_non_null(strstr(out, "↳ not root")); /* why it did not match, even with -q */
 	free(out);
 	report_run_free(&run);
 }
