@@ -75,6 +75,11 @@ static int client_connect(const char *mnt, char *err, size_t errlen)
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	int rc = control_socket_path(mnt, sock, sizeof(sock), pidfile, sizeof(pidfile));
 
+	if (rc == -ENOENT || rc == -ENOTDIR) {
+		client_err(err, errlen, "no fsynclab daemon for %s (its parent directory does not exist)",
+		           mnt);
+		return rc;
+	}
 	if (rc < 0) {
 		client_err(err, errlen, "cannot find the control socket of %s: %s", mnt, strerror(-rc));
 		return rc;

@@ -308,6 +308,11 @@ static void test_client_without_daemon_says_so(void **state)
 	char want[PATH_MAX + 32];
 	snprintf(want, sizeof(want), "no fsynclab daemon for %s", nowhere);
 	assert_string_equal(err, want);
+	/* a mount point whose parent does not exist: the same message, with the reason */
+	snprintf(nowhere, sizeof(nowhere), "%s/no/such/mnt", tmpdir);
+	assert_true(control_client_status(nowhere, &(json_t *){NULL}, err, sizeof(err)) < 0);
+	snprintf(want, sizeof(want), "no fsynclab daemon for %s", nowhere);
+	assert_true(strncmp(err, want, strlen(want)) == 0);
 }
 
 static void test_server_serves_the_client(void **state)
