@@ -362,5 +362,21 @@ fi
 echo "ok: the catalogue in the container: exit $rc as on the host, $cases test cases, the same verdicts:"
 sed 's/^/    /' "$tmp/verdicts.txt"
 
+# One scenario named relative to the working directory (the installed catalogue), as docs/docker.md
+# shows it.
+one=$(find "$src/scenarios" -maxdepth 1 -name '*.yaml' | sort | head -n 1)
+one=${one##*/}
+run_image "$tmp/one.txt" --device /dev/fuse --cap-add SYS_ADMIN -v "$tmp/out:/out" "$image" \
+	run "$one" --junit /out/one.xml >/dev/null
+[ -s "$tmp/out/one.xml" ] || {
+	sed 's/^/  | /' "$tmp/one.txt" >&2
+	fail "run $one in the container wrote no /out/one.xml (output above)"
+}
+verdicts "$tmp/out/one.xml" >"$tmp/one-verdicts.txt" || fail "/out/one.xml does not parse"
+[ "$(grep -c . "$tmp/one-verdicts.txt")" -eq 1 ] || fail "run $one gave $(grep -c . "$tmp/one-verdicts.txt") test cases, not 1"
+grep -qxF "$(cat "$tmp/one-verdicts.txt")" "$tmp/host-verdicts.txt" ||
+	fail "run $one in the container: '$(cat "$tmp/one-verdicts.txt")', not as in the host's catalogue run"
+echo "ok: run $one (a name relative to the working directory): $(cat "$tmp/one-verdicts.txt")"
+
 phase "done"
 echo "docker test: PASS"
