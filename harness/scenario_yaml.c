@@ -114,7 +114,8 @@ static int syaml_attach(struct syaml_builder *b, struct syaml_node *node)
 {
 	if (b->depth == 0) {
 		if (b->root != NULL) {
-			syaml_error(b, node->line, node->col, "more than one document");
+			syaml_error(b, node->line, node->col,
+			            "more than one document; expected one scenario per file");
 			syaml_free(node);
 			return -EINVAL;
 		}
@@ -147,8 +148,8 @@ static int syaml_attach(struct syaml_builder *b, struct syaml_node *node)
 			}
 		}
 		if (parent->count >= SYAML_MAX_MAP_KEYS) {
-			syaml_error(b, node->line, node->col, "more than %d keys in one mapping",
-			            SYAML_MAX_MAP_KEYS);
+			syaml_error(b, node->line, node->col,
+			            "more than %d keys in one mapping; expected fewer", SYAML_MAX_MAP_KEYS);
 			syaml_free(node);
 			return -EINVAL;
 		}
@@ -171,12 +172,13 @@ static struct syaml_node *syaml_new(struct syaml_builder *b, enum syaml_type typ
 	unsigned line = mark ? (unsigned)mark->line + 1 : 1;
 	unsigned col = mark ? (unsigned)mark->column + 1 : 1;
 	if (++b->nodes > SYAML_MAX_NODES) {
-		syaml_error(b, line, col, "more than %d YAML nodes", SYAML_MAX_NODES);
+		syaml_error(b, line, col, "more than %d YAML nodes; expected a smaller file",
+		            SYAML_MAX_NODES);
 		return NULL;
 	}
 	struct syaml_node *node = calloc(1, sizeof(*node));
 	if (node == NULL) {
-		syaml_error(b, line, col, "out of memory");
+		syaml_error(b, line, col, "out of memory; expected a smaller file");
 		return NULL;
 	}
 	node->type = type;
@@ -255,8 +257,8 @@ static int syaml_event(struct syaml_builder *b, struct fy_event *ev)
 		if (node == NULL)
 			return b->nodes > SYAML_MAX_NODES ? -EINVAL : -ENOMEM;
 		if (b->depth >= SYAML_MAX_DEPTH) {
-			syaml_error(b, node->line, node->col, "nested deeper than %d levels",
-			            SYAML_MAX_DEPTH);
+			syaml_error(b, node->line, node->col,
+			            "nested deeper than %d levels; expected a flatter file", SYAML_MAX_DEPTH);
 			syaml_free(node);
 			return -EINVAL;
 		}
@@ -326,9 +328,12 @@ int syaml_parse(const char *file, const char *text, size_t len, struct syaml_nod
 				if (de != NULL)
 					syaml_error(&b, de->line > 0 ? (unsigned)de->line : 1,
 					            de->column > 0 ? (unsigned)de->column : 1,
-					            "YAML syntax: %s", de->msg ? de->msg : "malformed input");
+					            "YAML syntax: %s; expected well-formed YAML",
+					            de->msg ? de->msg : "malformed input");
 				else
-					syaml_error(&b, 1, 1, "YAML syntax: malformed input");
+					syaml_error(
+					    &b, 1, 1,
+					    "YAML syntax: malformed input; expected well-formed YAML");
 				rc = -EINVAL;
 			}
 			break;
