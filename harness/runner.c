@@ -1602,8 +1602,10 @@ static bool file_matches(const char *path, const regex_t *re)
 		return false;
 	char line[4096];
 	bool m = false;
-	while (!m && fgets(line, sizeof(line), f))
+	while (!m && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0'; /* a line, as grep sees it: "$" matches at its end */
 		m = regexec(re, line, 0, NULL, 0) == 0;
+	}
 	fclose(f);
 	return m;
 }
@@ -1837,7 +1839,7 @@ static void finish_checks(struct run *r)
 	struct report_measures *m = &r->rep->m;
 	bool wal_like = r->sc->target == SCENARIO_TARGET_WAL || r->sc->target == SCENARIO_TARGET_TABLE;
 	m->acked = wal_like ? (int64_t)r->n_acks : -1;
-	m->fsyncs = r->syncs;
+	m->fsyncs = r->sc->target == SCENARIO_TARGET_EXEC ? -1 : r->syncs;
 	m->fault_hits = fault_hits(r, false);
 	m->fsync_errors = r->sync_errors;
 	m->panicked = r->panicked;
