@@ -117,17 +117,20 @@ static int html_head(FILE *out, const struct report_run *run)
 	struct tm tm;
 	if (gmtime_r(&now, &tm))
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
+	char seed[32] = "each scenario's own"; /* 0: no --seed given */
+	if (run->seed)
+		snprintf(seed, sizeof(seed), "%llu", (unsigned long long)run->seed);
 	int r = report_fprintf(
 	    out,
 	    "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
 	    "<title>fsynclab report</title>\n<style>\n%s</style></head>\n<body>\n"
 	    "<h1>fsynclab run</h1>\n<p id=\"summary\">%zu scenario%s: <span class=\"v-matched\">%zu "
 	    "matched</span>, <span class=\"v-mismatched\">%zu mismatched</span>, %zu error, %zu "
-	    "skipped &mdash; total %.1f s, seed %llu, %d job%s, %s.</p>\n",
+	    "skipped &mdash; total %.1f s, seed %s, %d job%s, %s.</p>\n",
 	    STYLE, run->n_scenarios, run->n_scenarios == 1 ? "" : "s", ok,
 	    report_run_count(run, REPORT_MISMATCHED), report_run_count(run, REPORT_ERROR),
-	    report_run_count(run, REPORT_SKIPPED), run->total_ms / 1000.0, (unsigned long long)run->seed,
-	    run->jobs, run->jobs == 1 ? "" : "s", when);
+	    report_run_count(run, REPORT_SKIPPED), run->total_ms / 1000.0, seed, run->jobs,
+	    run->jobs == 1 ? "" : "s", when);
 	if (r == 0)
 		r = report_fprintf(
 		    out, "<table id=\"scenarios\"><tr><th>scenario</th><th>verdict</th><th>profile</th>"

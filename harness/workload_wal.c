@@ -25,20 +25,6 @@
 #include "errname.h"
 #include "wal.h"
 
-/*
- * The table store is declared in wal.h and lands from the wal branch after the log itself. Until
- * it does, its functions (and wal_inspect) are weak references: the table target then answers
- * -ENOSYS, and a refused recovery lists no records.
- * TODO(runner): make these strong once wal_table.c is on main.
- */
-#pragma weak wal_table_options_init
-#pragma weak wal_table_open
-#pragma weak wal_table_update
-#pragma weak wal_table_read
-#pragma weak wal_table_checkpoint
-#pragma weak wal_table_log
-#pragma weak wal_inspect
-
 /* ---- Hooks: every sync and every log line reach the runner ---- */
 
 static const char *sync_target_name(enum wal_sync_target what)
@@ -126,8 +112,6 @@ static int open_target(struct workload_child *ch, struct wal_recovery *rep)
 	memset(rep, 0, sizeof(*rep));
 	int r;
 	if (ch->cfg.target == WORKLOAD_TABLE) {
-		if (!wal_table_open)
-			return -ENOSYS;
 		struct wal_table_options to;
 		wal_table_options_init(&to);
 		r = wal_opts(ch, &to.wal);
@@ -387,7 +371,7 @@ static void cmd_recover(struct workload_child *ch)
 		char dir[PATH_MAX];
 		struct wal_recovery rep2;
 		dir_of(ch, dir, sizeof(dir));
-		int ir = wal_inspect ? wal_inspect(dir, emit_record, ch, &rep2) : -ENOSYS;
+		int ir = wal_inspect(dir, emit_record, ch, &rep2);
 		if (ir < 0)
 			log_hook(ch, "wal_inspect after a refused recovery failed");
 	}
@@ -425,8 +409,7 @@ void workload_wal_command(struct workload_child *ch, const char *op, json_t *cmd
 	} else if (strcmp(op, "checkpoint") == 0 && ch->table) {
 		r = wal_table_checkpoint(ch->table);
 		/* under panic a failed checkpoint makes the table refuse further work */
-		finish(ch, r, json_pack("{s:I}", "d", durable_lsn(ch)),
-		       r < 0 && ch->cfg.panic && r != -ENOSYS);
+		finish(ch, r, json_pack("{s:I}", "d", durable_lsn(ch)), r < 0 && ch->cfg.panic);
 	} else {
 		workload_done(ch, -EOPNOTSUPP, NULL);
 	}
