@@ -451,6 +451,23 @@ static void lo_readlink(fuse_req_t req, fuse_ino_t ino)
 
 /* ---- Creating and removing names ---- */
 
+/*
+ * lo_give_to_caller - a node NAME just created in DIRFD belongs to the user who asked for it, as
+ * on a kernel filesystem. It matters with --allow-other, where postgres or redis create files on a
+ * mount served by a root daemon. Only a root daemon can chown; any other daemon serves its own user
+ * alone. Returns 0 or -errno.
+ */
+static int lo_give_to_caller(fuse_req_t req, int dirfd, const char *name)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+
+	if (geteuid() != 0 || (ctx->uid == 0 && ctx->gid == 0))
+		return 0;
+	if (fchownat(dirfd, name, ctx->uid, ctx->gid, AT_SYMLINK_NOFOLLOW) != 0)
+		return -errno;
+	return 0;
+}
+
 /* mknod, mkdir, symlink: make NAME in PARENT, then look it up. */
 static void lo_mknod_symlink(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev,
                              const char *link)
@@ -478,6 +495,9 @@ static void lo_mknod_symlink(fuse_req_t req, fuse_ino_t parent, const char *name
 		rc = -errno;
 		goto out_err;
 	}
+	rc = lo_give_to_caller(req, dir->fd, name);
+	if (rc < 0)
+		goto out_err;
 	rc = lo_do_lookup(req, parent, name, &e);
 	if (rc < 0)
 		goto out_err;
@@ -778,6 +798,7 @@ static void lo_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	struct fuse_entry_param e;
 	struct lo_file *file;
 	char path[PATH_MAX];
+	bool created;
 	int fd, rc;
 
 	rc = fs_check_writable(fs);
@@ -787,12 +808,18 @@ static void lo_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	rc = fault_call(fs, FAULT_OP_CREATE, path, 0, 0);
 	if (rc < 0)
 		goto out_err;
-	fd = backing_open(dir->fd, name, fi->flags, O_CREAT | (fi->flags & (O_EXCL | O_NOFOLLOW)), mode);
+	/* Exclusive first, so that only a file this call created is given to the caller. */
+	fd = backing_open(dir->fd, name, fi->flags, O_CREAT | O_EXCL | (fi->flags & O_NOFOLLOW), mode);
+	created = fd >= 0;
+	if (fd < 0 && errno == EEXIST && !(fi->flags & O_EXCL))
+		fd = backing_open(dir->fd, name, fi->flags, fi->flags & O_NOFOLLOW, mode);
 	if (fd < 0) {
 		rc = -errno;
 		goto out_err;
 	}
-	rc = lo_do_lookup(req, parent, name, &e);
+	rc = created ? lo_give_to_caller(req, dir->fd, name) : 0;
+	if (rc == 0)
+		rc = lo_do_lookup(req, parent, name, &e);
 	if (rc == 0 && (fi->flags & O_TRUNC))
 		rc = lo_open_truncate(fs, lo_inode_of(req, e.ino), fd, path);
 	if (rc < 0) {

@@ -39,7 +39,9 @@ static void mount_usage(FILE *out)
 	        "  --legacy-errors             pre-4.13 fsync error reporting (first caller consumes it)\n"
 	        "  --backing-sync on|off       fsync reaches the backing file (default on; off is unsafe,\n"
 	        "                              for fast CI runs only)\n"
-	        "  --foreground                stay in the foreground (log to stderr)\n",
+	        "  --foreground                stay in the foreground (log to stderr)\n"
+	        "  --allow-other               other users may use the mount (the daemon must run as root):\n"
+	        "                              what they create is theirs, permissions are checked\n",
 	        profile_names(), MOUNT_DEFAULT_INTERVAL);
 }
 
@@ -164,7 +166,8 @@ int cmd_mount(int argc, char **argv)
 		OPT_INTERVAL,
 		OPT_LEGACY,
 		OPT_BACKING_SYNC,
-		OPT_FG
+		OPT_FG,
+		OPT_ALLOW_OTHER
 	};
 	static const struct option options[] = {
 	    {"profile", required_argument, NULL, OPT_PROFILE},
@@ -174,6 +177,7 @@ int cmd_mount(int argc, char **argv)
 	    {"legacy-errors", no_argument, NULL, OPT_LEGACY},
 	    {"backing-sync", required_argument, NULL, OPT_BACKING_SYNC},
 	    {"foreground", no_argument, NULL, OPT_FG},
+	    {"allow-other", no_argument, NULL, OPT_ALLOW_OTHER},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -249,6 +253,11 @@ int cmd_mount(int argc, char **argv)
 				return 2;
 			}
 			cfg.backing_sync = rc == 1;
+			break;
+		case OPT_ALLOW_OTHER:
+			/* The kernel checks permissions against the attributes the daemon returns
+			 * (default_permissions); the daemon gives new files to their creator. */
+			cfg.mount_options = "allow_other,default_permissions";
 			break;
 		case OPT_FG:
 			foreground = true;
