@@ -432,6 +432,27 @@ int kernel_backend_power_cut(struct kernel_backend *kb)
 
 /* ---- Setup and teardown ------------------------------------------------------------------------ */
 
+/*
+ * set_nocow_dir - chattr +C on a Btrfs directory: files created in it afterwards inherit NOCOW, so
+ * a rewrite stays in the block a rule was mapped to (see the header).
+ */
+static int set_nocow_dir(struct kernel_backend *kb, const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return set_err(kb, -errno, "open %s: %s", dir, strerror(errno));
+	int attr = 0, rc = 0;
+	if (ioctl(fd, FS_IOC_GETFLAGS, &attr) < 0) {
+		rc = set_err(kb, -errno, "FS_IOC_GETFLAGS %s: %s", dir, strerror(errno));
+	} else {
+		attr |= FS_NOCOW_FL;
+		if (ioctl(fd, FS_IOC_SETFLAGS, &attr) < 0)
+			rc = set_err(kb, -errno, "chattr +C %s: %s", dir, strerror(errno));
+	}
+	close(fd);
+	return rc;
+}
+
 static int dm_create(struct kernel_backend *kb);
 static int dm_remove(struct kernel_backend *kb);
 
@@ -506,6 +527,11 @@ int kernel_backend_setup(const struct kernel_backend_opts *opts, struct kernel_b
 	rc = kernel_backend_mount(kb);
 	if (rc < 0)
 		goto out_err;
+	if (kb->fs == KERNEL_FS_BTRFS) {
+		rc = set_nocow_dir(kb, kb->inner_mnt);
+		if (rc < 0)
+			goto out_err;
+	}
 	/* Installed only now: a failed setup must leave the caller's FUSE mount alone. */
 	kb->fuse_umount = opts->fuse_umount;
 	kb->fuse_umount_ctx = opts->fuse_umount_ctx;
@@ -665,8 +691,9 @@ static int btrfs_logical_to_physical(struct kernel_backend *kb, int fd, uint64_t
 	return set_err(kb, -ENOENT, "no Btrfs chunk holds logical address %llu", (unsigned long long)logical);
 }
 
-int kernel_backend_map_block(struct kernel_backend *kb, const char *rel, uint64_t block,
-                             struct kernel_extent *out)
+/* map_block - FIEMAP of one block, with FIEMAP_FLAG_SYNC when SYNC. */
+static int map_block(struct kernel_backend *kb, const char *rel, uint64_t block, struct kernel_extent *out,
+                     bool sync)
 {
 	char path[PATH_MAX];
 	int rc = inner_path(kb, rel, path, sizeof(path));
@@ -686,7 +713,7 @@ int kernel_backend_map_block(struct kernel_backend *kb, const char *rel, uint64_
 	uint64_t bs = kb->block_size;
 	req.fm.fm_start = block * bs;
 	req.fm.fm_length = bs;
-	req.fm.fm_flags = FIEMAP_FLAG_SYNC;
+	req.fm.fm_flags = sync ? FIEMAP_FLAG_SYNC : 0;
 	req.fm.fm_extent_count = 1;
 	if (ioctl(fd, FS_IOC_FIEMAP, &req.fm) < 0) {
 		rc = set_err(kb, -errno, "FIEMAP %s: %s", path, strerror(errno));
@@ -884,4 +911,16 @@ int kernel_dm_restore(struct kernel_backend *kb)
 	if (rc < 0)
 		return set_err(kb, rc, "dm table too long");
 	return kernel_dm_load(kb, table);
+}
+
+int kernel_backend_map_block(struct kernel_backend *kb, const char *rel, uint64_t block,
+                             struct kernel_extent *out)
+{
+	return map_block(kb, rel, block, out, true);
+}
+
+int kernel_backend_map_block_nosync(struct kernel_backend *kb, const char *rel, uint64_t block,
+                                    struct kernel_extent *out)
+{
+	return map_block(kb, rel, block, out, false);
 }

@@ -22,8 +22,8 @@
  * is a *logical* address; the module maps it to the device offset through the chunk tree
  * (BTRFS_IOC_TREE_SEARCH; single and DUP profiles only). Btrfs is also copy-on-write: a rewrite of
  * the block would land somewhere else and miss the rule. The module's answer is `chattr +C`
- * (FS_NOCOW_FL), set by kernel_backend_create_file() while the file is still empty, so rewrites
- * stay in place. A NOCOW file has no data checksums: this is documented in docs/kernel.md.
+ * (FS_NOCOW_FL): setup sets it on the root directory of a Btrfs, so every file created there
+ * inherits it, and kernel_backend_create_file() sets it on the file too; rewrites stay in place. A NOCOW file has no data checksums: this is documented in docs/kernel.md.
  *
  * "Reboot" (kernel_backend_reboot) is unmount + drop_caches + mount: every page the kernel kept in
  * memory is gone, and reads show what reached the image. It is a clean unmount, not a power cut:
@@ -136,6 +136,13 @@ struct kernel_extent {
  */
 int kernel_backend_map_block(struct kernel_backend *kb, const char *rel, uint64_t block,
                              struct kernel_extent *out);
+
+/*
+ * kernel_backend_map_block_nosync - the same without writing the file back first: a block whose
+ * allocation is still delayed gives -ENODATA instead of being written (and so getting a place).
+ */
+int kernel_backend_map_block_nosync(struct kernel_backend *kb, const char *rel, uint64_t block,
+                                    struct kernel_extent *out);
 
 /* kernel_drop_caches - write 3 to /proc/sys/vm/drop_caches (clean pages, dentries, inodes). */
 int kernel_drop_caches(void);

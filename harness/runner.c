@@ -46,6 +46,7 @@
 #include "control_client.h"
 #include "duration.h"
 #include "errname.h"
+#include "runner_kernel.h"
 #include "workload.h"
 
 volatile sig_atomic_t runner_interrupted;
@@ -107,6 +108,9 @@ struct run {
 	char dir[PATH_MAX], backing[PATH_MAX + 8], mnt[PATH_MAX + 8];
 	bool mounted;
 	pid_t daemon_pid;
+	/* backend kernel/dm (runner_kernel.h): the real fs stacked on the mount; NULL when emulated */
+	struct runner_kernel *kernel;
+	char root[PATH_MAX + 8]; /* where the story's files live: mnt, or the kernel fs */
 	/* the workload */
 	struct workload wl;
 	bool wl_alive;
@@ -417,6 +421,8 @@ static int do_mount(struct run *r)
 	argv[k++] = wb;
 	if (o->legacy_errors)
 		argv[k++] = "--legacy-errors";
+	for (const char *const *a = runner_kernel_mount_args(r->sc); *a; a++)
+		argv[k++] = (char *)*a;
 	argv[k++] = r->backing;
 	argv[k++] = r->mnt;
 	argv[k] = NULL;
@@ -437,6 +443,20 @@ static int do_mount(struct run *r)
 		return fail(r, "mounted, but the control socket does not answer: %s", err);
 	r->daemon_pid = (pid_t)json_integer_value(json_object_get(info, "pid"));
 	json_decref(info);
+	snprintf(r->root, sizeof(r->root), "%s", r->mnt);
+	if (r->sc->kernel.backend != SCENARIO_BACKEND_EMULATED) {
+		char kerr[512];
+		int rc = runner_kernel_setup(r->sc, r->mnt, r->dir, &r->kernel, kerr, sizeof(kerr));
+		if (rc == -ENODEV)
+			r->rep->verdict = REPORT_SKIPPED;
+		if (rc < 0)
+			return fail(r, "backend %s: %s", scenario_backend_name(r->sc->kernel.backend), kerr);
+		snprintf(r->root, sizeof(r->root), "%s", runner_kernel_root(r->kernel));
+		ev(r, REPORT_EV_MOUNT, "real %s (%s backend) on %s over an image on the --cache none mount",
+		   kernel_fs_name(r->kernel->kb.fs), scenario_backend_name(r->sc->kernel.backend),
+		   r->kernel->kb.fs_dev);
+		return 0;
+	}
 	ev(r, REPORT_EV_MOUNT, "mounted %s (%s, %u-byte pages)", scenario_profile_name(r->sc->profile),
 	   o->legacy_errors ? "pre-4.13 error reporting" : "errseq error reporting", o->block_size);
 	return 0;
@@ -466,7 +486,7 @@ static int wl_spawn(struct run *r)
 	                                                                  : WORKLOAD_FILE;
 	struct workload_config cfg = {
 	    .target = t,
-	    .mnt = r->mnt,
+	    .mnt = r->root,
 	    .sync_policy = r->sync,
 	    .panic = r->sc->options.sync_error == SCENARIO_SYNC_ERROR_PANIC,
 	    .seed = r->seed,
@@ -770,7 +790,8 @@ static void refresh_status(struct run *r, bool narrate)
 	json_t *s = json_object_get(st, "status");
 	if (!s)
 		s = st;
-	const char *state = json_string_value(json_object_get(s, "state"));
+	const char *state =
+	    r->kernel ? runner_kernel_fs_state(r->kernel) : json_string_value(json_object_get(s, "state"));
 	if (state && strcmp(state, r->fs_state) != 0) {
 		if (r->fs_state[0] || strcmp(state, "ok") != 0)
 			ev(r, strcmp(state, "ok") ? REPORT_EV_ERROR : REPORT_EV_STATE, "filesystem state: %s",
@@ -784,7 +805,8 @@ static void refresh_status(struct run *r, bool narrate)
 		uint64_t id = (uint64_t)json_integer_value(json_object_get(rule, "id"));
 		for (size_t k = 0; k < r->n_rules; k++)
 			if (r->rules[k].id == id) {
-				int64_t hits = json_integer_value(json_object_get(rule, "hits"));
+				int64_t hits = r->kernel ? runner_kernel_hits(r->kernel, id, rules)
+				                         : json_integer_value(json_object_get(rule, "hits"));
 				if (hits > r->rules[k].hits) {
 					if (narrate)
 						ev(r, REPORT_EV_INJECT, "rule %llu fired (%lld hit%s so far)",
@@ -1083,10 +1105,15 @@ static int step_inject(struct run *r, const struct scenario_step *st)
 		json_object_set_new(rule, "seed", json_integer((json_int_t)r->seed));
 	char err[256], words[256];
 	rule_words(rule, words, sizeof(words));
-	int64_t id = control_client_inject(r->mnt, rule, err, sizeof(err));
+	int64_t id = r->kernel ? runner_kernel_inject(r->kernel, rule, err, sizeof(err))
+	                       : control_client_inject(r->mnt, rule, err, sizeof(err));
 	json_decref(rule);
+	if (id == -EOPNOTSUPP)
+		r->rep->verdict = REPORT_SKIPPED; /* a story the real kernel cannot be told */
 	if (id < 0)
 		return fail(r, "line %u: inject refused: %s", st->pos.line, err);
+	if (r->kernel && r->kernel->note[0])
+		ev(r, REPORT_EV_INJECT, "%s", r->kernel->note);
 	if (r->n_rules < MAX_RULES) {
 		struct rule_seen *rs = &r->rules[r->n_rules++];
 		memset(rs, 0, sizeof(*rs));
@@ -1111,7 +1138,8 @@ static int step_clear(struct run *r, const struct scenario_step *st)
 		return fail(r, "line %u: no rule labelled '%s'", st->pos.line, label);
 	refresh_status(r, true); /* keep the hits of the rules about to go */
 	char err[256];
-	if (control_client_clear(r->mnt, id, err, sizeof(err)) < 0)
+	if ((r->kernel ? runner_kernel_clear(r->kernel, id, err, sizeof(err))
+	               : control_client_clear(r->mnt, id, err, sizeof(err))) < 0)
 		return fail(r, "line %u: clear failed: %s", st->pos.line, err);
 	ev(r, REPORT_EV_INJECT, label ? "clear rule '%s'" : "clear every rule%s", label ? label : "");
 	return 0;
@@ -1166,7 +1194,9 @@ static int step_checkpoint(struct run *r, const struct scenario_step *st)
 static int step_sync(struct run *r, const struct scenario_step *st)
 {
 	char err[256];
-	int rc = control_client_sync(r->mnt, err, sizeof(err));
+	int rc = r->kernel ? runner_kernel_sync(r->kernel) : control_client_sync(r->mnt, err, sizeof(err));
+	if (r->kernel && rc < 0)
+		snprintf(err, sizeof(err), "%s", strerror(-rc));
 	if (rc == -ENOENT || rc == -ECONNREFUSED || rc == -ETIMEDOUT)
 		return fail(r, "line %u: sync: %s", st->pos.line, err);
 	ev(r, rc ? REPORT_EV_ERROR : REPORT_EV_FSYNC, "sync (write back every dirty page) → %s",
@@ -1317,7 +1347,15 @@ static int step_reboot(struct run *r, const struct scenario_step *st)
 	wl_drain(r);
 	refresh_status(r, false);
 	char err[256];
-	if (control_client_reboot(r->mnt, err, sizeof(err)) < 0)
+	if (r->kernel) {
+		/* The inner fs must be unmounted for its power cut: no process may hold a file there.
+		 * Everything acknowledged was drained above, so killing first loses nothing counted. */
+		wl_kill(r);
+		for (size_t i = 0; i < r->n_started; i++)
+			kill_started(&r->started[i]);
+		if (runner_kernel_power_cut(r->kernel, err, sizeof(err)) < 0)
+			return fail(r, "line %u: reboot failed: %s", st->pos.line, err);
+	} else if (control_client_reboot(r->mnt, err, sizeof(err)) < 0)
 		return fail(r, "line %u: reboot failed: %s", st->pos.line, err);
 	r->t_cut = now_ms(r);
 	r->rebooted = true;
@@ -1585,9 +1623,9 @@ static pid_t spawn_cmd(struct run *r, const char *command, const char *user, con
 		if (pw && (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
 		           setuid(pw->pw_uid) < 0))
 			_exit(126);
-		if (chdir(r->mnt) < 0)
+		if (chdir(r->root) < 0)
 			_exit(126);
-		setenv("FSYNCLAB_MNT", r->mnt, 1);
+		setenv("FSYNCLAB_MNT", r->root, 1);
 		execl("/bin/sh", "sh", "-c", command, (char *)NULL);
 		_exit(127);
 	}
@@ -1766,7 +1804,7 @@ static int step_wait(struct run *r, const struct scenario_step *st)
 	} else if (w->file[0] == '/') {
 		snprintf(path, sizeof(path), "%s", w->file);
 	} else {
-		snprintf(path, sizeof(path), "%s/%s", r->mnt, w->file);
+		snprintf(path, sizeof(path), "%s/%s", r->root, w->file);
 	}
 	bool matched, exited;
 	if (wait_pattern(r, path, w->pattern, w->timeout_ns, pid, &matched, &exited) < 0)
@@ -1902,6 +1940,12 @@ static void cleanup(struct run *r)
 	wl_kill(r);
 	for (size_t i = 0; i < r->n_started; i++)
 		kill_started(&r->started[i]);
+	if (r->kernel) { /* the real fs and its loop device go before the FUSE mount under them */
+		char kerr[512];
+		if (runner_kernel_teardown(r->kernel, kerr, sizeof(kerr)) < 0 && !r->error)
+			fail(r, "kernel backend teardown: %s", kerr);
+		r->kernel = NULL;
+	}
 	if (r->mounted) {
 		char log[PATH_MAX + 16];
 		snprintf(log, sizeof(log), "%s/umount.log", r->dir);

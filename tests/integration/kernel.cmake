@@ -29,3 +29,8 @@ target_link_libraries(test_kernel_fsyncgate PRIVATE fsynclab_harness)
 fsynclab_script_test(kernel_fsyncgate kernel ${CMAKE_CURRENT_LIST_DIR}/kernel_fsyncgate.sh
   $<TARGET_FILE:test_kernel_fsyncgate>)
 set_tests_properties(kernel_fsyncgate PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300 RUN_SERIAL TRUE)
+
+# kernel_scenarios (label kernel): the scenarios/kernel catalogue (fsyncgate, errseq, ENOSPC, journal
+# failure on real ext4, XFS and Btrfs) through `fsynclab run`, backend kernel.
+add_test(NAME kernel_scenarios COMMAND fsynclab run -q ${CMAKE_SOURCE_DIR}/scenarios/kernel)
+set_tests_properties(kernel_scenarios PROPERTIES LABELS kernel TIMEOUT 300 RUN_SERIAL TRUE)
