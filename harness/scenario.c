@@ -317,7 +317,7 @@ static int get_cmp(struct loader *ld, const struct syaml_node *node, const char 
 {
 	static const char *const forms[] = {
 	    [CMP_COUNT] = "a count such as 0, \"<= 5\" or \">= 1\"",
-	    [CMP_DURATION] = "a bound such as \"<= 5ms\"",
+	    [CMP_DURATION] = "a bound such as \"<= 5ms\" or \"<= window\"",
 	    [CMP_BOOL] = "true or false",
 	    [CMP_FS_STATE] = "ok, read-only or shutdown",
 	};
@@ -360,6 +360,19 @@ static int get_cmp(struct loader *ld, const struct syaml_node *node, const char 
 				t++;
 			break;
 		}
+	}
+	if (unit == CMP_DURATION && strcmp(t, "window") == 0) {
+		if (ld->sc->options.sync != SCENARIO_SYNC_BATCH)
+			return fail(ld, node,
+			            "%s '%s' needs sync: batch:WINDOW in options; expected a bound such as "
+			            "\"<= 5ms\"",
+			            what, node->text);
+		if (out->op != SCENARIO_CMP_LE && out->op != SCENARIO_CMP_LT)
+			return fail(ld, node, "%s '%s' is an upper bound; expected \"<= window\"", what,
+			            node->text);
+		out->window = true;
+		out->value = ld->sc->options.batch_window_ns;
+		return 0;
 	}
 	if (unit == CMP_DURATION) {
 		int64_t ns = 0;
@@ -1072,10 +1085,13 @@ static int parse_reboot(struct loader *ld, struct scenario_step *step, const str
                         const struct syaml_node *value)
 {
 	(void)step;
+	(void)key;
 	if (value != NULL && !syaml_is_null(value) && !(value->type == SYAML_MAP && value->count == 0))
 		return fail(ld, value, "reboot takes no parameters, got %s; expected - reboot",
 		            syaml_type_name(value));
-	(void)key;
+	/* a power cut kills every process: descriptors and started commands are gone */
+	ld->open_fd_count = 0;
+	ld->started_count = 0;
 	return 0;
 }
 
@@ -1089,6 +1105,10 @@ static int parse_crash(struct loader *ld, struct scenario_step *step, const stru
 			return fail(
 			    ld, key,
 			    "crash kills a started command and none is running; expected a start step first");
+		/* the workload (or, for exec, every started command) dies with its descriptors */
+		ld->open_fd_count = 0;
+		if (ld->sc->target == SCENARIO_TARGET_EXEC)
+			ld->started_count = 0;
 		return 0;
 	}
 	if ((rc = get_name(ld, value, "crash's command name", &step->u.crash.name)) < 0 ||
@@ -2071,6 +2091,12 @@ void scenario_result_format(const struct scenario_result *result, char *buf, siz
 void scenario_cmp_format(const struct scenario_cmp *cmp, bool is_duration, char *buf, size_t len)
 {
 	char value[32];
+	if (is_duration && cmp->window) {
+		duration_format(cmp->value, value, sizeof(value));
+		snprintf(buf, len, "%s window (%s + the longest fsync)", scenario_cmp_op_name(cmp->op),
+		         value);
+		return;
+	}
 	if (is_duration)
 		duration_format(cmp->value, value, sizeof(value));
 	else

@@ -120,6 +120,9 @@ enum scenario_cmp_op {
 struct scenario_cmp {
 	enum scenario_cmp_op op;
 	int64_t value; /* a count, nanoseconds for durations, 0/1 for booleans, an enum for fs_state */
+	bool window;   /* loss_window only, written "<= window": value is the batch window, and the bound
+	                  the runner checks is value + the longest fsync it measured (a sync in flight at
+	                  the power cut covers nothing) — the honest bound of batch:<w> */
 };
 
 /* scenario_cmp_holds - does `observed OP value` hold? */
@@ -144,7 +147,7 @@ enum scenario_step_kind {
 	/* observation */
 	SCENARIO_STEP_READ, /* table: a page; file: a byte range; expect new | old | zeros | bytes */
 	/* the bad day */
-	SCENARIO_STEP_REBOOT,  /* power cut: every cached page is dropped, every process killed */
+	SCENARIO_STEP_REBOOT,  /* power cut: cached pages dropped, workload and started commands killed */
 	SCENARIO_STEP_CRASH,   /* kill the workload (or a started process) with SIGKILL */
 	SCENARIO_STEP_RECOVER, /* wal/table: reopen and run recovery; expect records/tail/corruption */
 	/* checks */
@@ -248,7 +251,10 @@ struct scenario_read {
 	size_t bytes_len;
 };
 
-/* crash | crash: NAME  — NAME is a started command; absent = the workload */
+/*
+ * crash | crash: NAME  — NAME is a started command; absent = the workload (exec target: every
+ * started command). Descriptors of the workload die with it; the page cache survives.
+ */
 struct scenario_crash {
 	char *name;
 };
@@ -472,7 +478,8 @@ void scenario_sync_format(const struct scenario_options *options, char *buf, siz
 /* scenario_result_format - "ok", "EIO", "error", "panic" or "any" into buf. */
 void scenario_result_format(const struct scenario_result *result, char *buf, size_t len);
 
-/* scenario_cmp_format - "<= 5ms" (durations when is_duration) or "== 3" into buf. */
+/* scenario_cmp_format - "<= 5ms" (durations when is_duration), "== 3", or for a window bound
+ * "<= window (5ms + the longest fsync)" into buf. */
 void scenario_cmp_format(const struct scenario_cmp *cmp, bool is_duration, char *buf, size_t len);
 
 /* scenario_metric_is_duration / _is_bool - how a metric's value is spelled. */

@@ -327,6 +327,40 @@ static void comparisons_hold_as_written(void **state)
 	scenario_free(sc);
 }
 
+static void loss_window_bound_by_the_batch_window(void **state)
+{
+	(void)state;
+	struct scenario *sc = NULL;
+	char err[512] = "";
+	const char *text = HEADER "target: wal\noptions: {sync: \"batch:5ms\"}\nsteps:\n"
+	                          "  - expect: {loss_window: \"<= window\"}\n";
+	assert_int_equal(load(text, &sc, err, sizeof(err)), 0);
+	const struct scenario_check *c = &sc->steps[0].u.expect.checks[0];
+	assert_true(c->cmp.window);
+	assert_int_equal(c->cmp.value, 5000000);
+	char buf[80];
+	scenario_cmp_format(&c->cmp, true, buf, sizeof(buf));
+	assert_string_equal(buf, "<= window (5ms + the longest fsync)");
+	scenario_free(sc);
+	assert_refused(HEADER "target: wal\nsteps:\n  - expect: {loss_window: \"<= window\"}\n",
+	               "t.yaml:6:28: loss_window '<= window' needs sync: batch:WINDOW in options");
+	assert_refused(HEADER "target: wal\noptions: {sync: \"batch:5ms\"}\nsteps:\n"
+	                      "  - expect: {loss_window: \">= window\"}\n",
+	               "t.yaml:7:28: loss_window '>= window' is an upper bound");
+}
+
+static void reboot_and_crash_close_descriptors(void **state)
+{
+	(void)state;
+	assert_refused(HEADER
+	               "target: file\nsteps:\n  - open: {fd: a, path: f}\n  - reboot\n  - fsync: {fd: a}\n",
+	               "t.yaml:8:17: descriptor 'a' is not open here");
+	assert_refused(HEADER "target: file\nsteps:\n  - open: {fd: a, path: f}\n  - crash\n  - close: a\n",
+	               "t.yaml:8:12: descriptor 'a' is not open here");
+	assert_refused(HEADER "target: exec\nsteps:\n  - start: sleep 9\n  - reboot\n  - stop\n",
+	               "t.yaml:8:5: command 'app' is not running here");
+}
+
 static void names_round_trip(void **state)
 {
 	(void)state;
@@ -394,6 +428,10 @@ static void list_dir_sorts_and_recurses_only_when_asked(void **state)
 	assert_string_equal(err, "/nonexistent: No such file or directory");
 }
 
+/*
+ * The core catalogue: at least 20 stories, every one loads, its name is its file name (so
+ * `fsynclab run scenarios/NAME.yaml` and the report agree), names are unique, and each teaches.
+ */
 static void catalogue_loads_cleanly(void **state)
 {
 	(void)state;
@@ -401,7 +439,7 @@ static void catalogue_loads_cleanly(void **state)
 	size_t count = 0;
 	char err[1024] = "";
 	assert_int_equal(scenario_list_dir(SCENARIO_CATALOGUE, false, &paths, &count, err, sizeof(err)), 0);
-	assert_true(count >= 1);
+	assert_true(count >= 20);
 	int bad = 0;
 	for (size_t i = 0; i < count; i++) {
 		struct scenario *sc = NULL;
@@ -409,6 +447,17 @@ static void catalogue_loads_cleanly(void **state)
 			print_error("%s\n", err);
 			bad++;
 			continue;
+		}
+		const char *base = strrchr(paths[i], '/') ? strrchr(paths[i], '/') + 1 : paths[i];
+		size_t n = strlen(sc->name);
+		if (strncmp(base, sc->name, n) != 0 || strcmp(base + n, ".yaml") != 0) {
+			print_error("%s: name '%s' differs from the file name\n", paths[i], sc->name);
+			bad++;
+		}
+		if (strlen(sc->teaches) < 200) {
+			print_error("%s: teaches is %zu characters; a paragraph is expected\n", paths[i],
+			            strlen(sc->teaches));
+			bad++;
 		}
 		scenario_free(sc);
 	}
@@ -429,6 +478,8 @@ int main(void)
 	    cmocka_unit_test(file_target_tracks_descriptors),
 	    cmocka_unit_test(exec_target_commands),
 	    cmocka_unit_test(comparisons_hold_as_written),
+	    cmocka_unit_test(loss_window_bound_by_the_batch_window),
+	    cmocka_unit_test(reboot_and_crash_close_descriptors),
 	    cmocka_unit_test(names_round_trip),
 	    cmocka_unit_test(hostile_inputs_are_refused),
 	    cmocka_unit_test(list_dir_sorts_and_recurses_only_when_asked),
