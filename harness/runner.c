@@ -1344,6 +1344,10 @@ static int step_reboot(struct run *r, const struct scenario_step *st)
 	for (size_t i = 0; i < r->n_started; i++)
 		if (r->started[i].pid && kill(-r->started[i].pid, SIGSTOP) < 0 && errno != ESRCH)
 			return fail(r, "cannot stop '%s': %s", r->started[i].name, strerror(errno));
+	/* From the workload's point of view the power fails now: frozen, it can neither acknowledge
+	 * nor sync any more. The loss window is measured to this moment, not to the end of the
+	 * control round trips below (which take longer on a loaded machine). */
+	double t_frozen = now_ms(r);
 	wl_drain(r);
 	refresh_status(r, false);
 	char err[256];
@@ -1357,7 +1361,7 @@ static int step_reboot(struct run *r, const struct scenario_step *st)
 			return fail(r, "line %u: reboot failed: %s", st->pos.line, err);
 	} else if (control_client_reboot(r->mnt, err, sizeof(err)) < 0)
 		return fail(r, "line %u: reboot failed: %s", st->pos.line, err);
-	r->t_cut = now_ms(r);
+	r->t_cut = t_frozen;
 	r->rebooted = true;
 	r->rep->m.rebooted = true;
 	r->have_recovery = false;
