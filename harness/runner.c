@@ -1565,8 +1565,10 @@ static bool metric_value(struct run *r, enum scenario_metric m, int64_t *v)
 /* metric_words - VALUE as the metric is spelled (duration, bool, fs state, count). */
 static void metric_words(enum scenario_metric m, int64_t value, char *buf, size_t len)
 {
-	if (scenario_metric_is_duration(m))
+	if (scenario_metric_is_duration(m) && value % 1000000 == 0)
 		duration_format(value, buf, len);
+	else if (scenario_metric_is_duration(m))
+		snprintf(buf, len, "%.2fms", (double)value / 1e6); /* measured: not a round number */
 	else if (scenario_metric_is_bool(m))
 		snprintf(buf, len, "%s", value ? "true" : "false");
 	else if (m == SCENARIO_METRIC_FS_STATE)
