@@ -402,6 +402,18 @@ static bool is_mounted(const char *path)
 
 /* ---- Mount and unmount ---- */
 
+/* needs_other_users - does a start/exec step run as another user (then the mount allows them)? */
+static bool needs_other_users(const struct scenario *sc)
+{
+	for (size_t i = 0; i < sc->step_count; i++) {
+		const struct scenario_step *st = &sc->steps[i];
+		if ((st->kind == SCENARIO_STEP_START && st->u.start.user) ||
+		    (st->kind == SCENARIO_STEP_EXEC && st->u.exec.user))
+			return true;
+	}
+	return false;
+}
+
 static int do_mount(struct run *r)
 {
 	const struct scenario_options *o = &r->sc->options;
@@ -409,7 +421,7 @@ static int do_mount(struct run *r)
 	snprintf(bs, sizeof(bs), "%u", o->block_size);
 	duration_format(o->writeback_ns, wb, sizeof(wb));
 	snprintf(log, sizeof(log), "%s/mount.log", r->dir);
-	char *argv[16];
+	char *argv[32];
 	int k = 0;
 	argv[k++] = "fsynclab";
 	argv[k++] = "mount";
@@ -421,7 +433,9 @@ static int do_mount(struct run *r)
 	argv[k++] = wb;
 	if (o->legacy_errors)
 		argv[k++] = "--legacy-errors";
-	for (const char *const *a = runner_kernel_mount_args(r->sc); *a; a++)
+	if (needs_other_users(r->sc))
+		argv[k++] = "--allow-other";
+	for (const char *const *a = runner_kernel_mount_args(r->sc); *a && k < 28; a++)
 		argv[k++] = (char *)*a;
 	argv[k++] = r->backing;
 	argv[k++] = r->mnt;
