@@ -12,7 +12,8 @@
  * synced, so a crash never leaves a half-written header behind. Past a bad point such a file only
  * counts as "no valid record".
  *
- * Segments are read through read-only private mappings, so a scan never changes the log.
+ * Segments are read through read-only private mappings (or pread where the file system cannot map
+ * them), so a scan never changes the log.
  */
 #include "wal_internal.h"
 #include "wal_format.h"
@@ -88,12 +89,39 @@ static int list_segments(int dirfd, struct wal_dir_scan *s)
 	return rc;
 }
 
-/* A mapped segment file. */
+/* A segment file's bytes: mapped, or read into memory where the file system cannot map. */
 struct mapped {
 	const uint8_t *buf;
 	size_t len;
-	size_t map_len;
+	size_t map_len; /* > 0: buf is a mapping of this length */
+	uint8_t *heap;  /* non-NULL: buf was read into this allocation */
 };
+
+/* read_whole - the pread fallback of map_segment. 0 or -errno. */
+static int read_whole(int fd, size_t size, struct mapped *m)
+{
+	m->heap = malloc(size);
+	if (m->heap == NULL)
+		return -ENOMEM;
+	size_t off = 0;
+	while (off < size) {
+		ssize_t n = pread(fd, m->heap + off, size - off, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int rc = -errno;
+			free(m->heap);
+			m->heap = NULL;
+			return rc;
+		}
+		if (n == 0)
+			break; /* shrank meanwhile: scan what is there */
+		off += (size_t)n;
+	}
+	m->buf = m->heap;
+	m->len = off;
+	return 0;
+}
 
 /* map_segment - map segment FIRST of DIRFD read-only; *size gets the file size. 0 or -errno. */
 static int map_segment(int dirfd, uint64_t first, struct mapped *m, uint64_t *size)
@@ -115,7 +143,7 @@ static int map_segment(int dirfd, uint64_t first, struct mapped *m, uint64_t *si
 	if (st.st_size > 0) {
 		void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
 		if (p == MAP_FAILED) {
-			int rc = -errno;
+			int rc = read_whole(fd, (size_t)st.st_size, m);
 			close(fd);
 			return rc;
 		}
@@ -131,6 +159,7 @@ static void unmap_segment(struct mapped *m)
 {
 	if (m->map_len > 0)
 		munmap((void *)m->buf, m->map_len);
+	free(m->heap);
 	memset(m, 0, sizeof(*m));
 }
 

@@ -332,6 +332,61 @@ static void missing_middle_segment_is_an_lsn_gap(void **state)
 	scratch_free(dir);
 }
 
+/* A torn end of one segment followed only by an empty (header-only) segment is a torn tail: the
+ * empty segment goes, appends continue in the torn one, and the LSNs stay consecutive. */
+static void torn_segment_followed_by_an_empty_one(void **state)
+{
+	(void)state;
+	char *dir = scratch_dir();
+	make_log(dir, 200, small_size, 4096, WAL_IO_WRITE);
+	char *p1 = seg_path(dir, 1);
+	size_t len;
+	unsigned char *buf = read_file(p1, &len);
+	struct wal_segment_scan s;
+	assert_int_equal(wal_segment_scan(buf, len, NULL, NULL, &s), 0);
+	uint64_t second = s.next_lsn;
+	assert_true(second > 2 && second <= 200);
+	/* Cut the first segment inside its last record; the second becomes header-only. */
+	write_file(p1, buf, len - 3);
+	char *p2 = seg_path(dir, second);
+	unsigned char *buf2 = read_file(p2, &len);
+	write_file(p2, buf2, WAL_SEGMENT_HEADER_SIZE);
+	/* Any later segment would hold valid records: remove them so that nothing valid follows. */
+	for (uint64_t lsn = second + 1; lsn <= 201; lsn++) {
+		char *p = seg_path(dir, lsn);
+		unlink(p);
+		free(p);
+	}
+
+	struct wal_options o;
+	struct wal *w = NULL;
+	struct wal_recovery rep;
+	struct log_capture log = {.lines = 0};
+	wal_options_init(&o);
+	o.sync_hook = nosync_hook;
+	o.log_fn = quiet_log;
+	o.log_arg = &log;
+	o.segment_size = 4096;
+	assert_int_equal(wal_open(dir, &o, &w, &rep), 0);
+	assert_int_equal(rep.verdict, WAL_VERDICT_TORN_TAIL);
+	assert_int_equal(rep.at_lsn, second - 1);
+	assert_int_equal(rep.records, second - 2);
+	assert_int_equal(access(p2, F_OK), -1); /* the empty segment after the tear is gone */
+	uint64_t lsn = 0;
+	assert_int_equal(wal_append(w, "x", 1, &lsn), 0);
+	assert_int_equal(lsn, second - 1);
+	assert_int_equal(wal_close(w), 0);
+	assert_int_equal(wal_open(dir, &o, &w, &rep), 0);
+	assert_int_equal(rep.verdict, WAL_VERDICT_CLEAN);
+	assert_int_equal(rep.records, second - 1);
+	assert_int_equal(wal_close(w), 0);
+	free(buf2);
+	free(p2);
+	free(buf);
+	free(p1);
+	scratch_free(dir);
+}
+
 static void process_crash_loses_no_acknowledged_record(void **state)
 {
 	(void)state;
@@ -409,6 +464,7 @@ int main(void)
 	    cmocka_unit_test(every_flipped_byte_is_detected),
 	    cmocka_unit_test(corruption_in_an_early_segment_is_detected),
 	    cmocka_unit_test(missing_middle_segment_is_an_lsn_gap),
+	    cmocka_unit_test(torn_segment_followed_by_an_empty_one),
 	    cmocka_unit_test(process_crash_loses_no_acknowledged_record),
 	    cmocka_unit_test(inspect_refuses_what_is_not_a_log),
 	};
