@@ -1641,10 +1641,15 @@ static pid_t spawn_cmd(struct run *r, const char *command, const char *user, con
 		signal(SIGINT, SIG_DFL);
 		signal(SIGPIPE, SIG_DFL);
 		if (pw && (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
-		           setuid(pw->pw_uid) < 0))
+		           setuid(pw->pw_uid) < 0)) {
+			dprintf(2, "fsynclab run: cannot become %s: %s\n", pw->pw_name, strerror(errno));
 			_exit(126);
-		if (chdir(r->root) < 0)
+		}
+		if (chdir(r->root) < 0) {
+			dprintf(2, "fsynclab run: cannot enter %s%s%s: %s\n", r->root, pw ? " as " : "",
+			        pw ? pw->pw_name : "", strerror(errno));
 			_exit(126);
+		}
 		setenv("FSYNCLAB_MNT", r->root, 1);
 		execl("/bin/sh", "sh", "-c", command, (char *)NULL);
 		_exit(127);

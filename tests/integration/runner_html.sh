@@ -22,7 +22,7 @@ chrome() {
 
 chrome --dump-dom "file://$WORK/report.html" >"$WORK/dom.html" || { tail "$WORK/chrome.log"; fail "chromium --dump-dom"; }
 n_svg=$(grep -o '<svg class="timeline"' "$WORK/dom.html" | wc -l)
-[ "$n_svg" -eq 6 ] || fail "expected 6 SVG timelines in the rendered DOM, found $n_svg"
+[ "$n_svg" -eq 5 ] || fail "expected 5 SVG timelines in the rendered DOM, found $n_svg"
 grep -q '<circle' "$WORK/dom.html" || fail "no event markers in the timelines"
 grep -q 'id="policy-table"' "$WORK/dom.html" || fail "no policy trade-off table"
 

@@ -18,6 +18,7 @@ skip() {
 [ -c /dev/fuse ] || skip "no /dev/fuse on this machine"
 
 WORK=$(mktemp -d /tmp/fsynclab-it-runner.XXXXXX)
+chmod 755 "$WORK" # commands run as another user (nobody) must reach the mount below it
 export TMPDIR="$WORK/tmp"
 mkdir -p "$TMPDIR"
 
