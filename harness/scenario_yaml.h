@@ -7,8 +7,9 @@
  * and whether it was written plain (unquoted: `123` may be a number, `"123"` is always text).
  *
  * What it refuses (the scenario language does not need them, and refusing keeps error positions
- * honest): anchors and aliases, tags, more than one document, nesting deeper than
- * SYAML_MAX_DEPTH, more than SYAML_MAX_NODES nodes, and duplicate keys in a mapping.
+ * honest): bytes that are not UTF-8, NUL bytes, directives (%YAML), anchors and aliases, tags,
+ * more than one document, nesting deeper than SYAML_MAX_DEPTH, more than SYAML_MAX_NODES nodes,
+ * and duplicate keys in a mapping.
  */
 #ifndef FSYNCLAB_SCENARIO_YAML_H
 #define FSYNCLAB_SCENARIO_YAML_H
