@@ -94,3 +94,14 @@ apps_case(redis_case.sh redis-always-writeback-eio ext4-data)
 # server cases need: a filesystem feature, so labelled integration.
 fsynclab_script_test(apps_mount_allow_other integration ${FSYNCLAB_APPS_DIR}/allow_other.sh)
 set_tests_properties(apps_mount_allow_other PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 60)
+
+# The application scenarios (scenarios/apps/*.yaml, run by `fsynclab run`): each tells one of the
+# stories above as a scenario file a user can copy for their own program.
+foreach(spec postgres-checkpoint-eio:pg postgres-checkpoint-eio-ext4-data:pg redis-aof-always-fsync-eio:redis
+        redis-aof-everysec-writeback-eio:redis lmdb-writeback-eio-ext4-data:lmdb_driver
+        leveldb-fsync-eio:leveldb_driver sqlite-rollback-fsync-eio:sqlite_driver sqlite-wal-writeback-eio:sqlite_driver)
+  string(REPLACE ":" ";" parts ${spec})
+  list(GET parts 0 scenario)
+  list(GET parts 1 need)
+  apps_test(apps_scenario_${scenario} run_scenario.sh ${scenario} ${need})
+endforeach()

@@ -42,9 +42,15 @@ as_pg() {
 
 # psql_run SOCKDIR ARGS... — psql over the Unix socket, no psqlrc, quiet, stop on error.
 psql_run() {
-	local sock=$1
+	local sock
+	sock=$(abs "$1")
 	shift
 	"$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$sock" -p 5432 -U postgres -d postgres "$@"
+}
+
+# abs DIR — DIR as an absolute path (psql and postgres -k take a socket directory only so).
+abs() {
+	(cd "$1" 2>/dev/null && pwd) || die "no such directory: '$1'"
 }
 
 key() { printf 'k%06d' "$1"; }
@@ -79,11 +85,12 @@ CONF
 	;;
 server)
 	[ $# -eq 2 ] || die "usage: pg.sh server DATADIR SOCKDIR"
-	as_pg "$PGBIN/postgres" -D "$1" -k "$2"
+	sock=$(abs "$2")
+	as_pg "$PGBIN/postgres" -D "$1" -k "$sock"
 	;;
 start)
 	[ $# -eq 3 ] || die "usage: pg.sh start DATADIR SOCKDIR LOG"
-	datadir=$1 sock=$2 log=$3
+	datadir=$1 sock=$(abs "$2") log=$3
 	(as_pg "$PGBIN/pg_ctl" start -w -t 30 -s -D "$datadir" -l "$log" -o "-k $sock") || {
 		pid=$(head -n 1 "$datadir/postmaster.pid" 2>/dev/null || true)
 		[ -n "$pid" ] && kill -s QUIT "$pid" 2>/dev/null

@@ -51,15 +51,16 @@ case "$cmd" in
 conf)
 	[ $# -eq 3 ] || die "usage: redis.sh conf DATADIR SOCKDIR always|everysec"
 	case "$3" in always | everysec) ;; *) die "unknown appendfsync policy: '$3'" ;; esac
+	data=$(cd "$1" && pwd) && sock=$(cd "$2" && pwd) || die "no such directory: '$1' or '$2'"
 	cat <<CONF
 # fsynclab apps tests: Unix socket only, append-only file on the mount, no snapshots.
 port 0
 bind 127.0.0.1
-unixsocket $2/redis.sock
+unixsocket $sock/redis.sock
 unixsocketperm 770
 daemonize no
 logfile ""
-dir $1
+dir $data
 save ""
 appendonly yes
 appendfsync $3
