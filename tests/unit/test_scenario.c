@@ -475,6 +475,41 @@ static void catalogue_loads_cleanly(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/* Subfolders (apps/, kernel/, ... added by other parts) load too, and no two scenarios share a name. */
+static void whole_tree_loads_with_unique_names(void **state)
+{
+	(void)state;
+	char **paths = NULL;
+	size_t count = 0;
+	char err[1024] = "";
+	assert_int_equal(scenario_list_dir(SCENARIO_CATALOGUE, true, &paths, &count, err, sizeof(err)), 0);
+	char **names = calloc(count, sizeof(*names));
+	assert_non_null(names);
+	int bad = 0;
+	for (size_t i = 0; i < count; i++) {
+		struct scenario *sc = NULL;
+		if (scenario_load_file(paths[i], &sc, err, sizeof(err)) != 0) {
+			print_error("%s\n", err);
+			bad++;
+			continue;
+		}
+		for (size_t k = 0; k < i; k++) {
+			if (names[k] != NULL && strcmp(names[k], sc->name) == 0) {
+				print_error("%s: name '%s' is also %s's\n", paths[i], sc->name, paths[k]);
+				bad++;
+			}
+		}
+		names[i] = strdup(sc->name);
+		assert_non_null(names[i]);
+		scenario_free(sc);
+	}
+	for (size_t i = 0; i < count; i++)
+		free(names[i]);
+	free(names);
+	scenario_list_free(paths, count);
+	assert_int_equal(bad, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -494,6 +529,7 @@ int main(void)
 	    cmocka_unit_test(hostile_inputs_are_refused),
 	    cmocka_unit_test(list_dir_sorts_and_recurses_only_when_asked),
 	    cmocka_unit_test(catalogue_loads_cleanly),
+	    cmocka_unit_test(whole_tree_loads_with_unique_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
