@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -118,9 +119,21 @@ struct worker {
 	pid_t pid;
 	int fd;
 	size_t index; /* which scenario */
-	char *buf;
+	char *buf;    /* what it sent: setup lines, then the result line */
 	size_t len, cap;
 };
+
+/* setup_line - in the worker: tell the parent where this scenario's directory and mount are. */
+static void setup_line(void *arg, const char *dir, const char *mnt, pid_t daemon)
+{
+	int fd = *(int *)arg;
+	json_t *j = json_pack("{s:{s:s,s:s,s:i}}", "setup", "dir", dir, "mnt", mnt, "daemon", (int)daemon);
+	char *line = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (line && dprintf(fd, "%s\n", line) < 0)
+		fprintf(stderr, "fsynclab run: worker: cannot report its setup: %s\n", strerror(errno));
+	free(line);
+}
 
 /* worker_start - fork a worker for scenario PATH: run it, send the result, exit. */
 static int worker_start(struct worker *w, const char *path, size_t index, const struct runner_options *ro)
@@ -138,7 +151,10 @@ static int worker_start(struct worker *w, const char *path, size_t index, const 
 	}
 	if (pid == 0) {
 		close(p[0]);
-		struct report_scenario *s = runner_run_file(path, ro);
+		struct runner_options wro = *ro;
+		wro.on_setup = setup_line;
+		wro.on_setup_arg = &p[1];
+		struct report_scenario *s = runner_run_file(path, &wro);
 		json_t *j = s ? report_scenario_to_json(s) : NULL;
 		int rc = j && json_dumpfd(j, p[1], JSON_COMPACT) == 0 ? 0 : 1;
 		json_decref(j);
@@ -181,16 +197,34 @@ static struct report_scenario *worker_finish(struct worker *w, const char *path)
 	while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR)
 		;
 	struct report_scenario *s = NULL;
-	char err[256] = "";
-	if (w->len) {
+	char err[256] = "", dir[PATH_MAX] = "", mnt[PATH_MAX] = "";
+	pid_t daemon = 0;
+	for (size_t off = 0; off < w->len;) { /* one JSON object per line */
+		char *nl = memchr(w->buf + off, '\n', w->len - off);
+		size_t end = nl ? (size_t)(nl - w->buf) : w->len;
 		json_error_t jerr;
-		json_t *j = json_loadb(w->buf, w->len, 0, &jerr);
-		s = j ? report_scenario_from_json(j, err, sizeof(err)) : NULL;
+		json_t *j = json_loadb(w->buf + off, end - off, 0, &jerr);
+		json_t *setup = json_object_get(j, "setup");
+		if (setup) {
+			snprintf(dir, sizeof(dir), "%s", json_string_value(json_object_get(setup, "dir")));
+			snprintf(mnt, sizeof(mnt), "%s", json_string_value(json_object_get(setup, "mnt")));
+			daemon = (pid_t)json_integer_value(json_object_get(setup, "daemon"));
+		} else if (j && !s) {
+			s = report_scenario_from_json(j, err, sizeof(err));
+		}
 		json_decref(j);
+		off = end + 1;
 	}
 	free(w->buf);
 	if (s)
 		return s;
+	/* The worker died without its result, and so maybe without cleaning up: do it for it. */
+	const char *cleaned = "";
+	if (dir[0]) {
+		int c = runner_cleanup_leftovers(dir, mnt, daemon);
+		cleaned =
+		    c == 0 ? "; its mount and directory were cleaned up" : "; cleaning up its mount failed";
+	}
 	const char *base = strrchr(path, '/');
 	s = report_scenario_new(base ? base + 1 : path);
 	if (!s)
@@ -198,10 +232,11 @@ static struct report_scenario *worker_finish(struct worker *w, const char *path)
 	s->verdict = REPORT_ERROR;
 	char why[320];
 	if (WIFSIGNALED(status))
-		snprintf(why, sizeof(why), "the worker running it died (signal %d)", WTERMSIG(status));
+		snprintf(why, sizeof(why), "the worker running it died (signal %d)%s", WTERMSIG(status),
+		         cleaned);
 	else
-		snprintf(why, sizeof(why), "the worker running it sent no result (exit %d%s%s)",
-		         WEXITSTATUS(status), err[0] ? "; " : "", err);
+		snprintf(why, sizeof(why), "the worker running it sent no result (exit %d%s%s)%s",
+		         WEXITSTATUS(status), err[0] ? "; " : "", err, cleaned);
 	if (report_set(&s->error, why) < 0 || report_set(&s->file, path) < 0) {
 		report_scenario_free(s);
 		return NULL;

@@ -457,6 +457,8 @@ static int do_mount(struct run *r)
 		return fail(r, "mounted, but the control socket does not answer: %s", err);
 	r->daemon_pid = (pid_t)json_integer_value(json_object_get(info, "pid"));
 	json_decref(info);
+	if (r->opts->on_setup)
+		r->opts->on_setup(r->opts->on_setup_arg, r->dir, r->mnt, r->daemon_pid);
 	snprintf(r->root, sizeof(r->root), "%s", r->mnt);
 	if (r->sc->kernel.backend != SCENARIO_BACKEND_EMULATED) {
 		char kerr[512];
@@ -483,6 +485,20 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 	(void)ftw;
 	int rc = flag == FTW_DP ? rmdir(path) : unlink(path);
 	return rc < 0 && errno != ENOENT ? -1 : 0;
+}
+
+int runner_cleanup_leftovers(const char *dir, const char *mnt, pid_t daemon)
+{
+	int rc = 0;
+	if (is_mounted(mnt) && umount2(mnt, MNT_DETACH) < 0)
+		rc = -errno;
+	if (daemon > 0 && kill(daemon, SIGKILL) < 0 && errno != ESRCH && rc == 0)
+		rc = -errno;
+	if (is_mounted(mnt))
+		return rc ? rc : -EBUSY;
+	if (nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 && errno != ENOENT && rc == 0)
+		rc = -errno;
+	return rc;
 }
 
 /* ---- The workload child ---- */
@@ -1947,6 +1963,8 @@ static int setup(struct run *r)
 		return fail(r, "chmod %s: %s", r->dir, strerror(errno));
 	snprintf(r->backing, sizeof(r->backing), "%s/disk", r->dir);
 	snprintf(r->mnt, sizeof(r->mnt), "%s/mnt", r->dir);
+	if (r->opts->on_setup)
+		r->opts->on_setup(r->opts->on_setup_arg, r->dir, r->mnt, 0);
 	if (mkdir(r->backing, 0755) < 0 || mkdir(r->mnt, 0755) < 0)
 		return fail(r, "mkdir in %s: %s", r->dir, strerror(errno));
 	if (r->sc->target == SCENARIO_TARGET_TABLE) {

@@ -20,12 +20,17 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "report.h"
 #include "scenario.h"
 
 struct runner_options {
-	bool seed_set;       /* --seed given: it replaces every scenario's own seed */
+	bool seed_set; /* --seed given: it replaces every scenario's own seed */
+	/* on_setup: told where the scenario's directory and mount are (daemon 0 until mounted), so a
+	 * parent can clean up after a worker that died without cleaning up itself. May be NULL. */
+	void (*on_setup)(void *arg, const char *dir, const char *mnt, pid_t daemon);
+	void *on_setup_arg;
 	uint64_t seed;       /* the --seed value */
 	const char *self;    /* the fsynclab binary to mount with; NULL = /proc/self/exe */
 	const char *tmp_dir; /* where per-scenario directories go; NULL = $TMPDIR or /tmp */
@@ -48,6 +53,13 @@ struct report_scenario *runner_run(const struct scenario *sc, const struct runne
  * the loader's "FILE:LINE:COL: ..." message; nothing is mounted for it.
  */
 struct report_scenario *runner_run_file(const char *path, const struct runner_options *opts);
+
+/*
+ * runner_cleanup_leftovers - what a dead worker left: lazily unmount MNT if it is still mounted,
+ * SIGKILL the daemon (PID DAEMON, when > 0), remove DIR once nothing is mounted below it.
+ * Returns 0, or -errno of the first step that failed.
+ */
+int runner_cleanup_leftovers(const char *dir, const char *mnt, pid_t daemon);
 
 /* runner_stale_mounts - how many fsynclab mounts under DIR_PREFIX /proc/mounts lists (tests). */
 int runner_stale_mounts(const char *dir_prefix);

@@ -417,9 +417,9 @@ void workload_wal_command(struct workload_child *ch, const char *op, json_t *cmd
 
 void workload_wal_shutdown(struct workload_child *ch)
 {
+	ch->stopping = true; /* the runner is gone: a background append stops at its next record */
 	if (ch->bg_running)
 		pthread_join(ch->bg, NULL);
-	ch->stopping = true;
 	if (ch->poller_running)
 		pthread_join(ch->poller, NULL);
 }

@@ -2,7 +2,8 @@
 # runner_killed.sh — a workload killed mid-run leaves nothing behind: (1) a crash step kills it in
 # the middle of a background append, and recovery still finds every acknowledged record; (2) the
 # test kills the workload process from outside (SIGKILL by PID); (3) Ctrl-C (SIGINT) interrupts
-# `fsynclab run`: exit 130, the scenario reported as interrupted. Every time: no stale mount in
+# `fsynclab run`: exit 130, the scenario reported as interrupted; (4) the worker process running
+# the scenario is SIGKILLed and the parent cleans up after it. Every time: no stale mount in
 # /proc/mounts, no temporary directory left.
 source "$(dirname "$0")/runner_lib.sh"
 
@@ -71,5 +72,32 @@ set -e
 cat "$out"
 [ "$rc" -eq 130 ] || fail "Ctrl-C must exit 130, got $rc"
 grep -q "interrupted" "$out" || fail "the scenario is not reported as interrupted"
+assert_clean
+
+# (4) the worker itself killed (SIGKILL: no cleanup of its own): the parent cleans up after it
+"$FSYNCLAB" run "$FIX/killed/wal-long.yaml" >"$out" 2>&1 &
+runpid=$!
+PIDS+=("$runpid")
+for _ in $(seq 100); do
+	sleep 0.1
+	[ "$(stale_mounts)" -gt 0 ] && break
+done
+[ "$(stale_mounts)" -gt 0 ] || fail "the scenario never mounted"
+sleep 0.5
+worker=$(ps -o pid= --ppid "$runpid" | head -1 | tr -d ' ')
+[ -n "$worker" ] || fail "no worker process"
+kill -KILL "$worker"
+set +e
+wait "$runpid"
+rc=$?
+set -e
+cat "$out"
+[ "$rc" -eq 1 ] || fail "a dead worker must fail the run, got $rc"
+grep -q "the worker running it died (signal 9); its mount and directory were cleaned up" "$out" ||
+	fail "the dead worker is not reported, or its leftovers not cleaned"
+for _ in $(seq 50); do # the orphaned workload sees its runner gone and exits
+	[ -z "$(ls -A "$TMPDIR")" ] && break
+	sleep 0.1
+done
 assert_clean
 echo PASS
