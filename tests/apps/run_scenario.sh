@@ -4,7 +4,8 @@
 # passed. NEED: pg (the postgres user and PostgreSQL's binaries), redis (redis-server and its user),
 # or a driver's name (lmdb_driver, leveldb_driver, sqlite_driver: built when its library was found).
 # The scenario's commands find pg.sh, redis.sh, outcome.sh and the drivers through FSYNCLAB_SRC and
-# FSYNCLAB_BUILD, which ctest sets. Exit status: fsynclab run's (0 matched, 1 mismatched).
+# FSYNCLAB_BUILD, which ctest sets; the scripts are staged in a directory every user can read.
+# Exit status: fsynclab run's (0 matched, 1 mismatched).
 set -u
 . "$(dirname "$0")/lib.sh"
 name=$1
@@ -33,4 +34,10 @@ for need in "$@"; do
 		;;
 	esac
 done
-exec "$FSYNCLAB" run "$FSYNCLAB_SRC/scenarios/apps/$name.yaml"
+# The servers run as postgres/redis and execute the helper scripts: stage a copy where those users
+# can read it (a checkout under a 0700 home directory would be out of their reach).
+apps_init "scenario-$name"
+mkdir -p "$APPS_TMP/src/tests/apps" && cp "$FSYNCLAB_SRC"/tests/apps/*.sh "$APPS_TMP/src/tests/apps/" &&
+	chmod -R a+rX "$APPS_TMP/src" || apps_die "cannot stage the helper scripts in $APPS_TMP"
+scenario=$FSYNCLAB_SRC/scenarios/apps/$name.yaml
+FSYNCLAB_SRC=$APPS_TMP/src "$FSYNCLAB" run "$scenario"
