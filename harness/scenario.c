@@ -2014,6 +2014,16 @@ bool scenario_cmp_holds(const struct scenario_cmp *cmp, int64_t observed)
 	return false;
 }
 
+bool scenario_cmp_holds_window(const struct scenario_cmp *cmp, int64_t observed, int64_t slack_ns)
+{
+	if (!cmp->window)
+		return scenario_cmp_holds(cmp, observed);
+	struct scenario_cmp widened = *cmp;
+	if (slack_ns > 0)
+		widened.value = cmp->value > INT64_MAX - slack_ns ? INT64_MAX : cmp->value + slack_ns;
+	return scenario_cmp_holds(&widened, observed);
+}
+
 const char *scenario_profile_name(enum scenario_profile profile)
 {
 	return (unsigned)profile < SCENARIO_PROFILE_COUNT ? profile_names[profile] : "?";

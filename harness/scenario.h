@@ -125,8 +125,16 @@ struct scenario_cmp {
 	                  the power cut covers nothing) — the honest bound of batch:<w> */
 };
 
-/* scenario_cmp_holds - does `observed OP value` hold? */
+/* scenario_cmp_holds - does `observed OP value` hold? (For a window bound, value alone: see
+ * scenario_cmp_holds_window.) */
 bool scenario_cmp_holds(const struct scenario_cmp *cmp, int64_t observed);
+
+/*
+ * scenario_cmp_holds_window - as scenario_cmp_holds, but a "<= window" bound (cmp->window) is
+ * checked against value + SLACK_NS, where the runner passes the longest fsync it measured: the
+ * honest bound of batch:<w>. Identical to scenario_cmp_holds for every other comparison.
+ */
+bool scenario_cmp_holds_window(const struct scenario_cmp *cmp, int64_t observed, int64_t slack_ns);
 
 /* ---- Steps ----------------------------------------------------------------------------------- */
 
@@ -275,7 +283,9 @@ enum scenario_corruption {
 
 /* recover | recover: R | {result: R, records: CMP, tail: T, corruption: C | N} */
 struct scenario_recover {
-	struct scenario_result result; /* of recovery itself (EIO reading a log block); default ok */
+	struct scenario_result result; /* of recovery itself (EIO reading a log block); default ok,
+	                                  or any when corruption is expected (the WAL may
+	                                  refuse to open: that refusal is the report) */
 	bool has_records;
 	struct scenario_cmp records; /* records recovered */
 	enum scenario_tail tail;

@@ -341,6 +341,12 @@ static void loss_window_bound_by_the_batch_window(void **state)
 	char buf[80];
 	scenario_cmp_format(&c->cmp, true, buf, sizeof(buf));
 	assert_string_equal(buf, "<= window (5ms + the longest fsync)");
+	/* the window bound widens by the longest fsync; other comparisons ignore the slack */
+	assert_false(scenario_cmp_holds_window(&c->cmp, 7000000, 0));
+	assert_true(scenario_cmp_holds_window(&c->cmp, 7000000, 2000000));
+	assert_false(scenario_cmp_holds_window(&c->cmp, 7000001, 2000000));
+	struct scenario_cmp plain = {.op = SCENARIO_CMP_LE, .value = 5000000};
+	assert_false(scenario_cmp_holds_window(&plain, 7000000, 2000000));
 	scenario_free(sc);
 	assert_refused(HEADER "target: wal\nsteps:\n  - expect: {loss_window: \"<= window\"}\n",
 	               "t.yaml:6:28: loss_window '<= window' needs sync: batch:WINDOW in options");
