@@ -8,7 +8,7 @@
 #   2. a trial tmpfs mount succeeds          else: the same, or the AppArmor/SELinux hint when the
 #                                            capability is there but a security profile denies mount
 #   3. (run only) loop devices are usable    else: a note that the real-kernel scenarios need
-#                                            --privileged (the FUSE scenarios still run)
+#      and /proc/sys is writable             --privileged (the FUSE scenarios still run)
 #   4. (reports under /out) /out is writable, and a note when it is not a mounted volume
 # A failed check exits 2 without running anything. FSYNCLAB_SKIP_PREFLIGHT=1 skips the checks.
 # `IMAGE preflight` runs checks 1-3 alone and prints "preflight: ok" (a way to test docker flags).
@@ -77,11 +77,16 @@ check_fuse() {
 	fi
 }
 
-# check_loop — step 3: a note only, the FUSE scenarios do not need loop devices.
+# check_loop — step 3: a note only, the FUSE scenarios do not need loop devices. The real-kernel
+# scenarios also drop the kernel's caches at a power cut (/proc/sys is read-only in a container that
+# is not privileged).
 check_loop() {
 	if [ ! -e /dev/loop-control ] || ! (: <>/dev/loop-control) 2>/dev/null; then
 		say "fsynclab: note: no loop devices in this container: real-kernel scenarios (ext4/XFS/Btrfs on a"
 		say "  loop device) cannot run; start the container with --privileged for those."
+	elif ! [ -w /proc/sys/vm/drop_caches ]; then
+		say "fsynclab: note: /proc/sys is read-only in this container: real-kernel scenarios cannot drop"
+		say "  the kernel's caches at a power cut; start the container with --privileged for those."
 	fi
 }
 
