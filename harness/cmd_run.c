@@ -1,6 +1,6 @@
 /*
  * cmd_run.c — `fsynclab run [SCENARIO.yaml|DIR ...] [-v|-q] [-j N] [--seed S] [--json F]
- * [--junit F] [--html F] [--all]`.
+ * [--junit F] [--html F] [--all] [--shard I/N]`.
  *
  * Finds the scenario files (no argument: the core catalogue, scenario_catalogue_dir(); a DIR: its
  * *.yaml; subfolders only when named or with --all), runs each in a worker process of its own (at
@@ -30,6 +30,7 @@
 
 #include "report.h"
 #include "runner.h"
+#include "shard.h"
 #include "scenario.h"
 #include "workload.h"
 
@@ -45,6 +46,7 @@ static void run_usage(FILE *out)
 	        "  -j, --jobs N      run N scenarios at once, each on its own mount (default 1)\n"
 	        "      --seed S      replace every scenario's seed (replay a run)\n"
 	        "      --all         also run the scenarios in subfolders (apps/, kernel/, ...)\n"
+	        "      --shard I/N   run only the I-th of N disjoint slices (CI matrices, Indexed Jobs)\n"
 	        "      --json FILE   write the results as JSON\n"
 	        "      --junit FILE  write JUnit XML (for CI systems)\n"
 	        "      --html FILE   write a self-contained HTML report (timelines, policy trade-off)\n"
@@ -111,6 +113,21 @@ static int add_arg(struct file_list *l, const char *arg, bool all)
 		r = list_add(l, paths[i]);
 	scenario_list_free(paths, count);
 	return count == 0 ? -ENOENT : r;
+}
+
+/* list_keep_shard - keep only the scenarios of SHARD (see shard.h), in order; say what was kept. */
+static void list_keep_shard(struct file_list *l, const struct shard *shard)
+{
+	size_t total = l->n, kept = 0;
+	for (size_t pos = 0; pos < total; pos++) {
+		if (shard_owns(shard, pos))
+			l->paths[kept++] = l->paths[pos];
+		else
+			free(l->paths[pos]);
+	}
+	l->n = kept;
+	fprintf(stderr, "fsynclab run: shard %u/%u: %zu of %zu scenarios\n", shard->index, shard->count, kept,
+	        total);
 }
 
 /* ---- Workers ---- */
@@ -269,7 +286,7 @@ static int write_report(const char *file, const struct report_writer_ops *ops, c
 
 int cmd_run(int argc, char **argv)
 {
-	enum { OPT_SEED = 256, OPT_JSON, OPT_JUNIT, OPT_HTML, OPT_ALL };
+	enum { OPT_SEED = 256, OPT_JSON, OPT_JUNIT, OPT_HTML, OPT_ALL, OPT_SHARD };
 	static const struct option longopts[] = {
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"quiet", no_argument, NULL, 'q'},
@@ -279,11 +296,13 @@ int cmd_run(int argc, char **argv)
 	    {"junit", required_argument, NULL, OPT_JUNIT},
 	    {"html", required_argument, NULL, OPT_HTML},
 	    {"all", no_argument, NULL, OPT_ALL},
+	    {"shard", required_argument, NULL, OPT_SHARD},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	int verbosity = 0, jobs = 1, c;
 	bool all = false;
+	struct shard shard = {1, 1};
 	const char *json_file = NULL, *junit_file = NULL, *html_file = NULL;
 	struct runner_options ro = {.self = getenv("FSYNCLAB_SELF")}; /* mount with another build */
 	optind = 1;
@@ -325,6 +344,13 @@ int cmd_run(int argc, char **argv)
 		case OPT_ALL:
 			all = true;
 			break;
+		case OPT_SHARD:
+			if (shard_parse(optarg, &shard) < 0) {
+				fprintf(stderr, "fsynclab run: bad --shard '%s' (I/N with 1 <= I <= N)\n",
+				        optarg);
+				return 2;
+			}
+			break;
 		case 'h':
 			run_usage(stdout);
 			return 0;
@@ -346,6 +372,8 @@ int cmd_run(int argc, char **argv)
 		list_free(&files);
 		return 2;
 	}
+	if (shard.count > 1)
+		list_keep_shard(&files, &shard);
 
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigemptyset(&sa.sa_mask);

@@ -3,7 +3,7 @@
 # wrong expectation that must fail, an invalid file, a workload killed mid-run (crash step, SIGKILL
 # from outside, Ctrl-C) with no stale mount left, and the HTML report opened in headless Chromium.
 # Fixtures live in tests/integration/runner/. Exit 77 = skipped, with the reason printed.
-foreach(t scenarios wrong_expectation killed html)
+foreach(t scenarios wrong_expectation killed html shard)
   fsynclab_script_test(runner_${t} integration ${CMAKE_CURRENT_LIST_DIR}/runner_${t}.sh)
   set_tests_properties(runner_${t} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
 endforeach()
