@@ -22,6 +22,7 @@ static const struct command commands[] = {
     {"reboot", cmd_reboot, "power cut: drop every cached page: reboot MNT"},
     {"status", cmd_status, "rules, hit counts, dirty/failed pages, errors: status MNT [--json]"},
     {"umount", cmd_umount, "clean shutdown (writes back dirty pages): umount MNT"},
+    {"compare", cmd_compare, "emulated vs real kernel fidelity table: compare [SCENARIO|DIR ...] [--json F]"},
     {"run", cmd_run, "run scenarios: run [SCENARIO|DIR ...] [--json F] [--junit F] [--html F]"},
     {"wal", cmd_wal, "inspect a write-ahead log: wal dump DIR [--json]"},
     {"bench", cmd_bench, "benchmarks that print figures: bench wal|fs [opts]"},

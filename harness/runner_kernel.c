@@ -349,7 +349,7 @@ int64_t runner_kernel_inject(struct runner_kernel *rk, json_t *rule, char *err, 
 		snprintf(err, errlen,
 		         "no file matches '%s' yet: the kernel backend maps rules to blocks that exist",
 		         walk.glob);
-		return -ENOENT;
+		return -EOPNOTSUPP;
 	}
 	uint64_t off, end;
 	rule_byte_range(rule, rk->rule_block_size, &off, &end);
@@ -362,7 +362,7 @@ int64_t runner_kernel_inject(struct runner_kernel *rk, json_t *rule, char *err, 
 	}
 	if (rs.n == 0) {
 		snprintf(err, errlen, "'%s' has no block on the device in that range", walk.glob);
-		return -ENODATA;
+		return -EOPNOTSUPP;
 	}
 	return dm ? arm_dm_rule(rk, rule, &rs, err, errlen)
 	          : arm_image_rules(rk, image_op, rule, &rs, err, errlen);
