@@ -15,9 +15,9 @@ fs_mount es487 --writeback-interval 100ms
 F=$M/data
 say "generic/487: the failure happens in background writeback; a file opened after it, before anyone"
 say "saw it, also sees it; once seen, a newly opened file does not"
-"$FSIO" "open:1:$F:rwc" "write:1:0:4096:A" \
-	"sh:$FSYNCLAB inject $M --op writeback --path data --errno EIO --times 1 >/dev/null" \
-	"sleep:600" "sh:$FSYNCLAB status $M --json | grep -q EIO" \
+# The rule is armed before the write: the flusher may run as soon as 100 ms after it.
+"$FSIO" "open:1:$F:rwc" "sh:$FSYNCLAB inject $M --op writeback --path data --errno EIO --times 1 >/dev/null" \
+	"write:1:0:4096:A" "sleep:600" "sh:$FSYNCLAB status $M | grep -q 'data writeback EIO block 0'" \
 	"open:2:$F:rw" "fsync=EIO:2" "fsync:2" "fsync=EIO:1" "fsync:1" "open:3:$F:rw" "fsync:3"
 
 fs_mount legacy --legacy-errors --writeback-interval never

@@ -53,6 +53,8 @@ fusefs_cleanup() {
 	exit $rc
 }
 trap fusefs_cleanup EXIT
+# Name the command that failed (set -e alone exits silently).
+trap '[[ $- == *e* ]] && echo "FAILED: line $LINENO of $(basename "${BASH_SOURCE[0]}"): $BASH_COMMAND" >&2' ERR
 
 # fs_mount NAME [mount options...] — mounts $T/NAME.b on $T/$TAG-NAME; sets B and M.
 fs_mount() {
