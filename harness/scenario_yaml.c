@@ -436,8 +436,12 @@ int syaml_parse(const char *file, const char *text, size_t len, struct syaml_nod
 				if (de != NULL)
 					syaml_error(&b, de->line > 0 ? (unsigned)de->line : 1,
 					            de->column > 0 ? (unsigned)de->column : 1,
-					            "YAML syntax: %s; expected well-formed YAML",
-					            de->msg ? de->msg : "malformed input");
+					            "YAML syntax: %s; expected well-formed YAML%s",
+					            de->msg ? de->msg : "malformed input",
+					            de->msg && strstr(de->msg, "multiline plain key")
+					                ? " (a bare step followed by `note:` needs a colon: "
+					                  "`- reboot:`)"
+					                : "");
 				else
 					syaml_error(
 					    &b, 1, 1,
