@@ -487,8 +487,10 @@ static void lo_mknod_symlink(fuse_req_t req, fuse_ino_t parent, const char *name
 		goto out_err;
 	if (S_ISDIR(mode))
 		rc = mkdirat(dir->fd, name, mode);
-	else if (S_ISLNK(mode))
+	else if (S_ISLNK(mode) && link)
 		rc = symlinkat(link, dir->fd, name);
+	else if (S_ISLNK(mode))
+		rc = (errno = EINVAL, -1); /* mknod cannot make a symlink */
 	else
 		rc = mknodat(dir->fd, name, mode, rdev);
 	if (rc != 0) {

@@ -26,8 +26,8 @@ static void shard_parses_i_of_n(void **state)
 static void shard_refuses_bad_spellings(void **state)
 {
 	(void)state;
-	const char *bad[] = {"", "2", "0/4", "5/4", "1/0", "a/b", "1/4x", "-1/4", "1//4", "/4", "1/",
-	                     " 1/4", "1/4 ", "1/1000001"};
+	const char *bad[] = {"",     "2",    "0/4", "5/4", "1/0",  "a/b",  "1/4x",
+	                     "-1/4", "1//4", "/4",  "1/",  " 1/4", "1/4 ", "1/1000001"};
 	struct shard s = {7, 9};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(shard_parse(bad[i], &s), -EINVAL);
