@@ -3,7 +3,7 @@
 # Fix with: scripts/check-format.sh --fix
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mapfile -t files < <(git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build*')
+mapfile -t files < <(git ls-files --cached --others --exclude-standard '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build*')
 [ "${#files[@]}" -gt 0 ] || exit 0
 if [ "${1:-}" = "--fix" ]; then
 	clang-format -i "${files[@]}"
