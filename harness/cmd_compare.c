@@ -47,7 +47,8 @@ static void compare_usage(FILE *out)
 {
 	fprintf(out,
 	        "usage: fsynclab compare [SCENARIO.yaml|DIR ...] [options]\n"
-	        "  (no argument: the catalogue in %s and its kernel/ folder)\n"
+	        "  (no argument: the catalogue in %s and its kernel/ folder;\n"
+	        "   a folder named here is compared without its subfolders)\n"
 	        "  -v, --verbose     list every differing check, not only the first three\n"
 	        "      --json FILE   write the table as JSON (rows with both runs' observations)\n"
 	        "needs root (loop devices, mounts). exit status: 0 table produced, 1 a run failed to\n"
@@ -301,12 +302,13 @@ int cmd_compare(int argc, char **argv)
 	/* The scenario files: arguments (files or folders), or the whole catalogue with kernel/. */
 	char **paths = NULL;
 	size_t n_paths = 0;
-	for (int i = optind; i <= argc; i++) {
-		const char *arg = i < argc ? argv[i] : NULL;
-		if (!arg && optind < argc)
-			break;
-		if (!arg)
-			arg = scenario_catalogue_dir();
+	/* Default: the core catalogue and its kernel/ stories (apps/ need their applications). */
+	char kernel_dir[4096];
+	snprintf(kernel_dir, sizeof(kernel_dir), "%s/kernel", scenario_catalogue_dir());
+	const char *defaults[] = {scenario_catalogue_dir(), kernel_dir};
+	int n_args = optind < argc ? argc - optind : 2;
+	for (int i = 0; i < n_args; i++) {
+		const char *arg = optind < argc ? argv[optind + i] : defaults[i];
 		struct stat st;
 		if (stat(arg, &st) < 0) {
 			fprintf(stderr, "fsynclab compare: %s: %s\n", arg, strerror(errno));
@@ -316,7 +318,7 @@ int cmd_compare(int argc, char **argv)
 		char **found = NULL, err[512];
 		size_t count = 0;
 		if (S_ISDIR(st.st_mode)) {
-			if (scenario_list_dir(arg, i == argc, &found, &count, err, sizeof(err)) < 0) {
+			if (scenario_list_dir(arg, false, &found, &count, err, sizeof(err)) < 0) {
 				fprintf(stderr, "fsynclab compare: %s\n", err);
 				scenario_list_free(paths, n_paths);
 				return 2;

@@ -34,3 +34,7 @@ set_tests_properties(kernel_fsyncgate PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300
 # failure on real ext4, XFS and Btrfs) through `fsynclab run`, backend kernel.
 add_test(NAME kernel_scenarios COMMAND fsynclab run -q ${CMAKE_SOURCE_DIR}/scenarios/kernel)
 set_tests_properties(kernel_scenarios PROPERTIES LABELS kernel TIMEOUT 300 RUN_SERIAL TRUE)
+
+# kernel_compare (label kernel): `fsynclab compare` rows, reasons, JSON and usage errors.
+fsynclab_script_test(kernel_compare kernel ${CMAKE_CURRENT_LIST_DIR}/kernel_compare.sh)
+set_tests_properties(kernel_compare PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300 RUN_SERIAL TRUE)
