@@ -240,6 +240,12 @@ int daemon_run(const struct daemon_config *cfg, int ready_fd)
 		free(fs);
 		return 1;
 	}
+	rc = fsl_namespace_start(fs, namespace_rule_for_profile(cfg->profile->name));
+	if (rc < 0) {
+		ready_report(&ready_fd, "error: namespace journal in '%s': %s\n", cfg->backing,
+		             strerror(-rc));
+		goto out;
+	}
 	rc = control_socket_path(cfg->mnt, sock, sizeof(sock), pidfile, sizeof(pidfile));
 	if (rc < 0) {
 		ready_report(&ready_fd, "error: control socket path: %s\n", strerror(-rc));

@@ -13,8 +13,10 @@
  * fsync writes them back (with `writeback` rules), commits the "journal" (`journal` rules), then
  * fsyncs the backing file for real, and reports errors per open file with errseq. With --cache
  * none, each request goes straight to the backing file and rules apply to the request itself.
- * Metadata operations (create, rename, unlink, truncate, ...) go straight to BACKING in both
- * modes: they survive a power cut (a simplification: real filesystems can lose unsynced ones).
+ * Namespace operations (create, mkdir, rename, link, unlink, truncate, ...) go to BACKING at
+ * once; with --cache emulate they stay *pending* in namespace.c's journal until the profile's
+ * commit rule makes them durable, and a power cut undoes the pending ones. The journal keeps what
+ * undo needs in a hidden directory at the BACKING root, which lookup and readdir hide.
  *
  * What it does not do (known limitations): no FUSE writeback cache and no kernel passthrough
  * (never: the real-kernel tests need every write to reach us); no readdirplus; file locks
@@ -34,7 +36,9 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <linux/openat2.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -124,10 +128,20 @@ static void lo_path(struct fsl_fs *fs, struct lo_inode *inode, char *buf, size_t
 	full[n] = '\0';
 	if (n > 10 && strcmp(full + n - 10, " (deleted)") == 0)
 		full[n - 10] = '\0';
-	if (strncmp(full, fs->backing, blen) == 0 && (full[blen] == '/' || full[blen] == '\0'))
+	if (strncmp(full, fs->backing, blen) == 0 && (full[blen] == '/' || full[blen] == '\0')) {
+		/* An unlinked file kept for undo: its name is the one it had. */
+		if (full[blen] == '/' && fs->ns && namespace_stash_origin(fs->ns, full + blen + 1, buf, len))
+			return;
 		snprintf(buf, len, "%s", full[blen] == '/' ? full + blen + 1 : "");
-	else
+	} else {
 		snprintf(buf, len, "%s", full);
+	}
+}
+
+/* NAME in DIR is the namespace journal's hidden directory: never visible through the mount. */
+static bool lo_hidden(struct fsl_fs *fs, struct lo_inode *dir, const char *name)
+{
+	return fs->ns && dir == &fs->root && namespace_is_hidden(name);
 }
 
 /* PARENT's path joined with NAME. */
@@ -153,6 +167,13 @@ static int lo_stat(struct fsl_fs *fs, struct lo_inode *inode, struct stat *st)
 {
 	if (fstatat(inode->fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0)
 		return -errno;
+	if (fs->ns) {
+		/* Names kept only for undo (and the hidden directory itself) are not links users see. */
+		unsigned hidden =
+		    inode == &fs->root ? 1 : namespace_hidden_links(fs->ns, st->st_dev, st->st_ino);
+
+		st->st_nlink = st->st_nlink > hidden ? st->st_nlink - hidden : 0;
+	}
 	if (S_ISREG(st->st_mode) && fs->cache_emulate) {
 		struct timespec mtime;
 
@@ -212,6 +233,25 @@ static int fault_call(struct fsl_fs *fs, enum fault_op op, const char *path, uin
 }
 
 static void fsl_invalidate_all(struct fsl_fs *fs);
+static int lo_journal_commit(struct fsl_fs *fs, const char *path, bool *persisted);
+
+/*
+ * After a successful journal commit by an fsync of INODE (a directory when DIR): make durable the
+ * namespace operations the profile's rule says that commit persists. 0 or -errno (a backing
+ * directory's fsync failed: the error is logged and the caller's fsync reports it).
+ */
+static int lo_ns_commit(struct fsl_fs *fs, struct lo_inode *inode, const char *path, bool dir)
+{
+	int rc;
+
+	if (!fs->ns)
+		return 0;
+	rc = namespace_commit_fsync(fs->ns, dir, path, inode->dev, inode->ino);
+	if (rc >= 0)
+		return 0;
+	pagecache_record_error(&fs->pc, path, "sync", -rc, -1);
+	return rc;
+}
 
 /* ---- Lookup and forget ---- */
 
@@ -273,6 +313,8 @@ static int lo_do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name, str
 	/* ".." of the root is the root: never climb out of BACKING. */
 	if (dir == &fs->root && strcmp(name, "..") == 0)
 		name = ".";
+	if (lo_hidden(fs, dir, name))
+		return -ENOENT;
 	fd = openat(dir->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -390,11 +432,15 @@ static void lo_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 		rc = fault_call(fs, FAULT_OP_TRUNCATE, path, (uint64_t)attr->st_size, 0);
 		if (rc < 0)
 			goto out_err;
-		rc = file ? ftruncate(file->fd, attr->st_size) : truncate(proc, attr->st_size);
-		if (rc != 0) {
-			rc = -errno;
+		if (fs->ns)
+			rc = namespace_truncate(fs->ns, file ? file->fd : -1, inode->fd, path,
+			                        (uint64_t)attr->st_size);
+		else
+			rc = (file ? ftruncate(file->fd, attr->st_size) : truncate(proc, attr->st_size)) != 0
+			         ? -errno
+			         : 0;
+		if (rc < 0)
 			goto out_err;
-		}
 		if (fs->cache_emulate)
 			pagecache_truncate(&fs->pc, &inode->pc, (uint64_t)attr->st_size);
 	}
@@ -468,6 +514,23 @@ static int lo_give_to_caller(fuse_req_t req, int dirfd, const char *name)
 	return 0;
 }
 
+/* With the namespace journal held, record that NAME (PATH) was just created in DIRFD. */
+static void lo_ns_record_locked(struct fsl_fs *fs, enum namespace_op_kind kind, int dirfd, const char *name,
+                                const char *path)
+{
+	struct stat st;
+
+	if (!fs->ns)
+		return;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		fprintf(stderr, "fsynclab: %s '%s': stat: %s (durable at once)\n", namespace_op_name(kind),
+		        path, strerror(errno));
+		return;
+	}
+	if (namespace_record_locked(fs->ns, kind, path, st.st_dev, st.st_ino) < 0)
+		return; /* logged: durable at once */
+}
+
 /* mknod, mkdir, symlink: make NAME in PARENT, then look it up. */
 static void lo_mknod_symlink(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev,
                              const char *link)
@@ -481,10 +544,16 @@ static void lo_mknod_symlink(fuse_req_t req, fuse_ino_t parent, const char *name
 	rc = fs_check_writable(fs);
 	if (rc < 0)
 		goto out_err;
+	if (lo_hidden(fs, dir, name)) {
+		rc = -EPERM;
+		goto out_err;
+	}
 	lo_child_path(fs, dir, name, path, sizeof(path));
 	rc = fault_call(fs, S_ISDIR(mode) ? FAULT_OP_MKDIR : FAULT_OP_CREATE, path, 0, 0);
 	if (rc < 0)
 		goto out_err;
+	if (fs->ns)
+		namespace_lock(fs->ns);
 	if (S_ISDIR(mode))
 		rc = mkdirat(dir->fd, name, mode);
 	else if (S_ISLNK(mode) && link)
@@ -493,10 +562,19 @@ static void lo_mknod_symlink(fuse_req_t req, fuse_ino_t parent, const char *name
 		rc = (errno = EINVAL, -1); /* mknod cannot make a symlink */
 	else
 		rc = mknodat(dir->fd, name, mode, rdev);
-	if (rc != 0) {
+	if (rc != 0)
 		rc = -errno;
+	else
+		lo_ns_record_locked(fs,
+		                    S_ISDIR(mode)   ? NAMESPACE_OP_MKDIR
+		                    : S_ISLNK(mode) ? NAMESPACE_OP_SYMLINK
+		                    : S_ISREG(mode) ? NAMESPACE_OP_CREATE
+		                                    : NAMESPACE_OP_MKNOD,
+		                    dir->fd, name, path);
+	if (fs->ns)
+		namespace_unlock(fs->ns);
+	if (rc < 0)
 		goto out_err;
-	}
 	rc = lo_give_to_caller(req, dir->fd, name);
 	if (rc < 0)
 		goto out_err;
@@ -529,17 +607,27 @@ static void lo_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const cha
 	struct fsl_fs *fs = fs_of(req);
 	struct lo_inode *inode = lo_inode_of(req, ino);
 	struct fuse_entry_param e;
-	char proc[64];
+	char proc[64], path[PATH_MAX];
 	int rc;
 
 	rc = fs_check_writable(fs);
 	if (rc < 0)
 		goto out_err;
-	lo_proc_path(inode, proc, sizeof(proc));
-	if (linkat(AT_FDCWD, proc, lo_inode_of(req, parent)->fd, name, AT_SYMLINK_FOLLOW) != 0) {
-		rc = -errno;
+	if (lo_hidden(fs, lo_inode_of(req, parent), name)) {
+		rc = -EPERM;
 		goto out_err;
 	}
+	lo_child_path(fs, lo_inode_of(req, parent), name, path, sizeof(path));
+	lo_proc_path(inode, proc, sizeof(proc));
+	if (fs->ns)
+		namespace_lock(fs->ns);
+	rc = linkat(AT_FDCWD, proc, lo_inode_of(req, parent)->fd, name, AT_SYMLINK_FOLLOW) != 0 ? -errno : 0;
+	if (rc == 0)
+		lo_ns_record_locked(fs, NAMESPACE_OP_LINK, lo_inode_of(req, parent)->fd, name, path);
+	if (fs->ns)
+		namespace_unlock(fs->ns);
+	if (rc < 0)
+		goto out_err;
 	rc = lo_do_lookup(req, parent, name, &e);
 	if (rc < 0)
 		goto out_err;
@@ -557,12 +645,20 @@ static void lo_unlink_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 	int rc;
 
 	rc = fs_check_writable(fs);
+	if (rc == 0 && lo_hidden(fs, dir, name))
+		rc = -ENOENT;
 	if (rc == 0) {
 		lo_child_path(fs, dir, name, path, sizeof(path));
 		rc = fault_call(fs, FAULT_OP_UNLINK, path, 0, 0);
 	}
-	if (rc == 0 && unlinkat(dir->fd, name, flags) != 0)
+	if (rc == 0 && fs->ns) {
+		char dpath[PATH_MAX];
+
+		lo_path(fs, dir, dpath, sizeof(dpath));
+		rc = namespace_unlink(fs->ns, dir->fd, dpath, name, flags & AT_REMOVEDIR);
+	} else if (rc == 0 && unlinkat(dir->fd, name, flags) != 0) {
 		rc = -errno;
+	}
 	fuse_reply_err(req, -rc);
 }
 
@@ -584,13 +680,25 @@ static void lo_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	int rc;
 
 	rc = fs_check_writable(fs);
+	if (rc == 0 && lo_hidden(fs, lo_inode_of(req, parent), name))
+		rc = -ENOENT;
+	if (rc == 0 && lo_hidden(fs, lo_inode_of(req, newparent), newname))
+		rc = -EPERM;
 	if (rc == 0) {
 		lo_child_path(fs, lo_inode_of(req, parent), name, path, sizeof(path));
 		rc = fault_call(fs, FAULT_OP_RENAME, path, 0, 0);
 	}
-	if (rc == 0 && renameat2(lo_inode_of(req, parent)->fd, name, lo_inode_of(req, newparent)->fd, newname,
-	                         flags) != 0)
+	if (rc == 0 && fs->ns) {
+		char opath[PATH_MAX], npath[PATH_MAX];
+
+		lo_path(fs, lo_inode_of(req, parent), opath, sizeof(opath));
+		lo_path(fs, lo_inode_of(req, newparent), npath, sizeof(npath));
+		rc = namespace_rename(fs->ns, lo_inode_of(req, parent)->fd, opath, name,
+		                      lo_inode_of(req, newparent)->fd, npath, newname, flags);
+	} else if (rc == 0 && renameat2(lo_inode_of(req, parent)->fd, name, lo_inode_of(req, newparent)->fd,
+	                                newname, flags) != 0) {
 		rc = -errno;
+	}
 	fuse_reply_err(req, -rc);
 }
 
@@ -646,7 +754,6 @@ static void lo_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset
 	size_t rem = size;
 	int rc = fs_check_alive(fs_of(req));
 
-	(void)ino;
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -679,6 +786,11 @@ static void lo_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset
 				break;
 			}
 		}
+		if (ino == FUSE_ROOT_ID && lo_hidden(fs_of(req), &fs_of(req)->root, d->entry->d_name)) {
+			d->entry = NULL;
+			d->offset = telldir(d->dp);
+			continue;
+		}
 		st.st_ino = d->entry->d_ino;
 		st.st_mode = (mode_t)d->entry->d_type << 12;
 		entsize = fuse_add_direntry(req, p, rem, d->entry->d_name, &st, telldir(d->dp));
@@ -709,16 +821,25 @@ static void lo_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fus
 	struct fsl_fs *fs = fs_of(req);
 	struct lo_dirp *d = (struct lo_dirp *)(uintptr_t)fi->fh;
 	char path[PATH_MAX];
-	int rc = fs_check_alive(fs), sync_rc = 0;
+	int rc = fs_check_alive(fs), sync_rc = 0, journal_rc = 0, state;
+	bool persisted = true;
 
 	if (rc == 0) {
 		lo_path(fs, lo_inode_of(req, ino), path, sizeof(path));
 		rc = fault_call(fs, datasync ? FAULT_OP_FDATASYNC : FAULT_OP_FSYNC, path, 0, 0);
 		/* A failing rule still syncs: the call fails, the work is done. */
-		if (fs->backing_sync && (datasync ? fdatasync(dirfd(d->dp)) : fsync(dirfd(d->dp))) != 0)
+		state = atomic_load(&fs->state);
+		if (state == FS_STATE_OK)
+			journal_rc = lo_journal_commit(fs, path, &persisted);
+		else if (state == FS_STATE_READ_ONLY)
+			journal_rc = -EIO; /* the journal is aborted: nothing can be committed */
+		if (state == FS_STATE_OK && journal_rc == 0 && persisted)
+			sync_rc = lo_ns_commit(fs, lo_inode_of(req, ino), path, true);
+		if (fs->backing_sync && (datasync ? fdatasync(dirfd(d->dp)) : fsync(dirfd(d->dp))) != 0 &&
+		    sync_rc == 0)
 			sync_rc = -errno;
 		if (rc == 0)
-			rc = sync_rc;
+			rc = journal_rc ? journal_rc : sync_rc;
 	}
 	fuse_reply_err(req, -rc);
 }
@@ -772,8 +893,12 @@ static int lo_open_truncate(struct fsl_fs *fs, struct lo_inode *inode, int fd, c
 
 	if (rc < 0)
 		return rc;
-	if (ftruncate(fd, 0) != 0)
-		return -errno;
+	if (fs->ns)
+		rc = namespace_truncate(fs->ns, fd, inode->fd, path, 0);
+	else if (ftruncate(fd, 0) != 0)
+		rc = -errno;
+	if (rc < 0)
+		return rc;
 	if (fs->cache_emulate)
 		pagecache_truncate(&fs->pc, &inode->pc, 0);
 	return 0;
@@ -810,15 +935,25 @@ static void lo_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	rc = fault_call(fs, FAULT_OP_CREATE, path, 0, 0);
 	if (rc < 0)
 		goto out_err;
-	/* Exclusive first, so that only a file this call created is given to the caller. */
-	fd = backing_open(dir->fd, name, fi->flags, O_CREAT | O_EXCL | (fi->flags & O_NOFOLLOW), mode);
-	created = fd >= 0;
-	if (fd < 0 && errno == EEXIST && !(fi->flags & O_EXCL))
-		fd = backing_open(dir->fd, name, fi->flags, fi->flags & O_NOFOLLOW, mode);
-	if (fd < 0) {
-		rc = -errno;
+	if (lo_hidden(fs, dir, name)) {
+		rc = -EPERM;
 		goto out_err;
 	}
+	/* Exclusive first, so that only a file this call created is given to the caller and is a
+	 * pending namespace operation (the journal is held so its order is the operations' order). */
+	if (fs->ns)
+		namespace_lock(fs->ns);
+	fd = backing_open(dir->fd, name, fi->flags, O_CREAT | O_EXCL | (fi->flags & O_NOFOLLOW), mode);
+	created = fd >= 0;
+	if (created)
+		lo_ns_record_locked(fs, NAMESPACE_OP_CREATE, dir->fd, name, path);
+	else if (errno == EEXIST && !(fi->flags & O_EXCL))
+		fd = backing_open(dir->fd, name, fi->flags, fi->flags & O_NOFOLLOW, mode);
+	rc = fd < 0 ? -errno : 0;
+	if (fs->ns)
+		namespace_unlock(fs->ns);
+	if (rc < 0)
+		goto out_err;
 	rc = created ? lo_give_to_caller(req, dir->fd, name) : 0;
 	if (rc == 0)
 		rc = lo_do_lookup(req, parent, name, &e);
@@ -1062,13 +1197,16 @@ out_err:
  * The journal commit an fsync performs: if a `journal` rule fires, the filesystem takes the
  * profile's journal fate (read-only, shutdown, or nothing) and the fsync fails. 0 or -errno.
  */
-static int lo_journal_commit(struct fsl_fs *fs, const char *path)
+static int lo_journal_commit(struct fsl_fs *fs, const char *path, bool *persisted)
 {
 	struct fault_hit hit;
 	int err;
 
+	*persisted = true;
 	if (!fault_table_check(fs->faults, FAULT_OP_JOURNAL, path, 0, 0, &hit))
 		return 0;
+	/* `lost`: the commit reports success and persists nothing (pending names stay pending). */
+	*persisted = hit.effect != FAULT_EFFECT_LOST;
 	err = effect_apply_read(&hit, NULL, 0);
 	if (err == 0)
 		return 0; /* a delay, or an effect without meaning for a commit */
@@ -1103,6 +1241,7 @@ static void lo_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
 	struct pagecache_wb_result res = {0};
 	char path[PATH_MAX];
 	int call_rc, journal_rc = 0, sync_rc = 0, wb_rc = 0, state;
+	bool persisted = true;
 
 	if (fs_check_alive(fs) < 0) {
 		fuse_reply_err(req, EIO);
@@ -1128,9 +1267,11 @@ static void lo_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
 		}
 	}
 	if (state == FS_STATE_OK)
-		journal_rc = lo_journal_commit(fs, path);
+		journal_rc = lo_journal_commit(fs, path, &persisted);
 	else if (state == FS_STATE_READ_ONLY)
 		journal_rc = -EIO; /* the journal is aborted: nothing can be committed */
+	if (state == FS_STATE_OK && journal_rc == 0 && persisted)
+		sync_rc = lo_ns_commit(fs, inode, path, false);
 	if (fs->backing_sync && (datasync ? fdatasync(file->fd) : fsync(file->fd)) != 0) {
 		sync_rc = -errno;
 		pagecache_record_error(&fs->pc, path, "sync", errno, -1);
@@ -1386,6 +1527,8 @@ out_close:
 
 void fsl_fs_fini(struct fsl_fs *fs)
 {
+	namespace_free(fs->ns); /* what is still pending stays: an unmount is not a power cut */
+	fs->ns = NULL;
 	for (size_t h = 0; h < LO_TABLE_SIZE; h++) {
 		struct lo_inode *inode = fs->table[h], *next;
 
@@ -1466,10 +1609,66 @@ static void fsl_invalidate_all(struct fsl_fs *fs)
 	fsl_put_inodes(fs, all, n);
 }
 
+/* The nodeid of the directory at PATH (relative to BACKING) if the kernel knows it, else 0. */
+static fuse_ino_t fsl_dir_nodeid(struct fsl_fs *fs, const char *path)
+{
+	struct open_how how = {
+	    .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	struct lo_inode *inode;
+	fuse_ino_t nodeid = 0;
+	struct stat st;
+	long fd;
+	int rc;
+
+	if (!path[0])
+		return FUSE_ROOT_ID;
+	fd = syscall(SYS_openat2, fs->root.fd, path, &how, sizeof(how));
+	if (fd < 0)
+		return 0; /* gone: its own name was invalidated too */
+	rc = fstat((int)fd, &st);
+	if (close((int)fd) != 0)
+		fprintf(stderr, "fsynclab: close: %s\n", strerror(errno));
+	if (rc != 0)
+		return 0;
+	pthread_mutex_lock(&fs->table_lock);
+	for (inode = fs->table[lo_hash(st.st_dev, st.st_ino)]; inode; inode = inode->next) {
+		if (inode->dev == st.st_dev && inode->ino == st.st_ino && inode->nlookup > 0) {
+			nodeid = lo_nodeid(fs, inode);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&fs->table_lock);
+	return nodeid;
+}
+
+/* Undo changed PARENT/NAME: drop the kernel's dentry (and what hangs below it). */
+static void fsl_ns_touched(void *arg, const char *parent, const char *name)
+{
+	struct fsl_fs *fs = arg;
+	fuse_ino_t nodeid = fs->se ? fsl_dir_nodeid(fs, parent) : 0;
+	int rc;
+
+	if (!nodeid)
+		return;
+	rc = fuse_lowlevel_notify_inval_entry(fs->se, nodeid, name, strlen(name));
+	if (rc < 0 && rc != -ENOENT)
+		fprintf(stderr, "fsynclab: invalidate entry '%s' in '%s': %s\n", name, parent, strerror(-rc));
+}
+
+int fsl_namespace_start(struct fsl_fs *fs, enum namespace_rule rule)
+{
+	if (!fs->cache_emulate)
+		return 0; /* --cache none: names are durable at once, as before */
+	return namespace_new(fs->root.fd, rule, fs->backing_sync, &fs->ns);
+}
+
 int fsl_reboot(struct fsl_fs *fs)
 {
 	size_t n;
 	struct lo_inode **all = fsl_collect_inodes(fs, &n);
+	int rc;
 
 	if (!all)
 		return -ENOMEM;
@@ -1477,6 +1676,12 @@ int fsl_reboot(struct fsl_fs *fs)
 		pagecache_drop_all(&fs->pc, &all[i]->pc);
 	atomic_store(&fs->state, FS_STATE_OK);
 	fsl_put_inodes(fs, all, n);
+	/* Names nothing made durable go, newest first; their kernel dentries with them. */
+	if (fs->ns) {
+		rc = namespace_undo_all(fs->ns, fsl_ns_touched, fs);
+		if (rc < 0)
+			fprintf(stderr, "fsynclab: reboot: namespace undo incomplete: %s\n", strerror(-rc));
+	}
 	fsl_invalidate_all(fs);
 	return 0;
 }
@@ -1512,6 +1717,14 @@ int fsl_writeback_all(struct fsl_fs *fs, int64_t age_ns, bool sync_backing)
 		lo_notify_revert(fs, inode, &res);
 	}
 	fsl_put_inodes(fs, all, n);
+	/* The periodic journal commit (AGE_NS = the interval), or sync/unmount (0): names too. */
+	if (fs->ns && atomic_load(&fs->state) == FS_STATE_OK && namespace_pending_older(fs->ns, age_ns) > 0) {
+		bool persisted;
+
+		if (lo_journal_commit(fs, "", &persisted) == 0 && persisted &&
+		    namespace_commit_older(fs->ns, age_ns) < 0)
+			pagecache_record_error(&fs->pc, "", "sync", EIO, -1);
+	}
 	return 0;
 }
 
@@ -1543,6 +1756,8 @@ json_t *fsl_status_json(struct fsl_fs *fs)
 	               fs->cache_emulate ? "emulate" : "none", "block_size", (json_int_t)fs->block_size,
 	               "state", fsl_state_name(atomic_load(&fs->state)), "files", files, "errors",
 	               pagecache_errors_json(&fs->pc));
+	if (st && fs->ns)
+		json_object_set_new(st, "namespace", namespace_status_json(fs->ns));
 out:
 	json_decref(files);
 	if (all)

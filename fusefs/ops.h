@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "faults.h"
+#include "namespace.h"
 #include "pagecache.h"
 #include "profiles.h"
 
@@ -62,6 +63,7 @@ struct fsl_fs {
 	double timeout; /* entry and attribute timeout given to the kernel */
 	struct fault_table *faults;
 	struct pagecache pc;
+	struct namespace *ns; /* pending namespace operations (emulate mode); NULL: names durable at once */
 	struct fuse_session *se;
 	_Atomic int state; /* enum fs_state */
 
@@ -76,6 +78,12 @@ extern const struct fuse_lowlevel_ops fsl_ops;
 /* fsl_fs_init - open BACKING as the root. Returns 0 or -errno. fsl_fs_fini frees everything. */
 int fsl_fs_init(struct fsl_fs *fs, const char *backing);
 void fsl_fs_fini(struct fsl_fs *fs);
+
+/*
+ * fsl_namespace_start - make namespace operations pending until committed, under RULE (see
+ * namespace.h; emulate mode only, call after the profile and cache mode are set). 0 or -errno.
+ */
+int fsl_namespace_start(struct fsl_fs *fs, enum namespace_rule rule);
 
 /* fsl_reboot - power cut: drop every cached page, reset the state, invalidate the kernel caches. */
 int fsl_reboot(struct fsl_fs *fs);

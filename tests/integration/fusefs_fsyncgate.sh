@@ -16,7 +16,7 @@ say "status shows the recorded error"
 "$FSYNCLAB" status "$M" --json | grep -Ec '"errno": ?"EIO"' >/dev/null
 
 say "reboot drops unsynced writes; umount writes dirty pages back (a clean reboot)"
-"$FSIO" "open:1:$M/clean:rwc" "write:1:0:8192:C" "close:1"
+"$FSIO" "open:1:$M/clean:rwc" "sh:sync $M" "write:1:0:8192:C" "close:1" # sync DIR: the name is durable
 "$FSYNCLAB" reboot "$M"
 "$FSIO" "open:1:$M/clean:rw" "size:1:0" "write:1:0:8192:D" "close:1"
 fs_umount "$M"

@@ -1,0 +1,3 @@
+# Unit tests of the namespace journal (fusefs/namespace.c): undo and commit rules on a temporary
+# directory, no mount needed.
+fsynclab_unit_test(test_namespace SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_namespace.c LIBS fsynclab_fusefs)
