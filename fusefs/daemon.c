@@ -240,7 +240,11 @@ int daemon_run(const struct daemon_config *cfg, int ready_fd)
 		free(fs);
 		return 1;
 	}
-	rc = fsl_namespace_start(fs, namespace_rule_for_profile(cfg->profile->name));
+	rc = cfg->namespace_durable
+	         ? 0
+	         : fsl_namespace_start(fs, cfg->namespace_posix
+	                                       ? NAMESPACE_RULE_POSIX
+	                                       : namespace_rule_for_profile(cfg->profile->name));
 	if (rc < 0) {
 		ready_report(&ready_fd, "error: namespace journal in '%s': %s\n", cfg->backing,
 		             strerror(-rc));

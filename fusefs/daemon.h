@@ -22,6 +22,8 @@ struct daemon_config {
 	bool backing_sync;             /* fsync reaches the backing file (default on) */
 	uint64_t dirty_limit;          /* bytes of dirty pages before writers write back */
 	const char *mount_options;     /* extra comma-separated -o options (e.g. allow_other), or NULL */
+	bool namespace_posix;          /* only a directory fsync persists names (namespace.h) */
+	bool namespace_durable;        /* names are durable at once: no namespace journal */
 };
 
 /*

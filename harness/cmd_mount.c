@@ -41,7 +41,11 @@ static void mount_usage(FILE *out)
 	        "                              for fast CI runs only)\n"
 	        "  --foreground                stay in the foreground (log to stderr)\n"
 	        "  --allow-other               other users may use the mount (the daemon must run as root):\n"
-	        "                              what they create is theirs, permissions are checked\n",
+	        "                              what they create is theirs, permissions are checked\n"
+	        "  --namespace profile|posix|durable  what makes names durable: the profile's rule\n"
+	        "                              (default); posix: only a directory fsync; durable: every\n"
+	        "                              name at once, a power cut never undoes one\n"
+	        "                              (see docs/namespace.md)\n",
 	        profile_names(), MOUNT_DEFAULT_INTERVAL);
 }
 
@@ -167,7 +171,8 @@ int cmd_mount(int argc, char **argv)
 		OPT_LEGACY,
 		OPT_BACKING_SYNC,
 		OPT_FG,
-		OPT_ALLOW_OTHER
+		OPT_ALLOW_OTHER,
+		OPT_NAMESPACE
 	};
 	static const struct option options[] = {
 	    {"profile", required_argument, NULL, OPT_PROFILE},
@@ -178,6 +183,7 @@ int cmd_mount(int argc, char **argv)
 	    {"backing-sync", required_argument, NULL, OPT_BACKING_SYNC},
 	    {"foreground", no_argument, NULL, OPT_FG},
 	    {"allow-other", no_argument, NULL, OPT_ALLOW_OTHER},
+	    {"namespace", required_argument, NULL, OPT_NAMESPACE},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -258,6 +264,18 @@ int cmd_mount(int argc, char **argv)
 			/* The kernel checks permissions against the attributes the daemon returns
 			 * (default_permissions); the daemon gives new files to their creator. */
 			cfg.mount_options = "allow_other,default_permissions";
+			break;
+		case OPT_NAMESPACE:
+			if (strcmp(optarg, "profile") != 0 && strcmp(optarg, "posix") != 0 &&
+			    strcmp(optarg, "durable") != 0) {
+				fprintf(stderr,
+				        "fsynclab mount: unknown --namespace '%s' (expected "
+				        "profile|posix|durable)\n",
+				        optarg);
+				return 2;
+			}
+			cfg.namespace_posix = strcmp(optarg, "posix") == 0;
+			cfg.namespace_durable = strcmp(optarg, "durable") == 0;
 			break;
 		case OPT_FG:
 			foreground = true;

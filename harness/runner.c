@@ -435,6 +435,10 @@ static int do_mount(struct run *r)
 		argv[k++] = "--legacy-errors";
 	if (needs_other_users(r->sc))
 		argv[k++] = "--allow-other";
+	if (o->namespace_posix) {
+		argv[k++] = "--namespace";
+		argv[k++] = "posix";
+	}
 	for (const char *const *a = runner_kernel_mount_args(r->sc); *a && k < 28; a++)
 		argv[k++] = (char *)*a;
 	argv[k++] = r->backing;
@@ -523,6 +527,7 @@ static int wl_spawn(struct run *r)
 	    .page_size = r->sc->options.block_size,
 	    .table_pages = TABLE_PAGES,
 	    .t0_ns = r->t0,
+	    .sync_directory = r->sc->options.sync_directory,
 	};
 	int e = workload_spawn(&cfg, &r->wl);
 	if (e < 0)

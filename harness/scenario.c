@@ -1664,9 +1664,9 @@ static int get_enum(struct loader *ld, const struct syaml_node *node, const char
 
 static int parse_options(struct loader *ld, const struct syaml_node *key, const struct syaml_node *map)
 {
-	static const char *const keys[] = {"sync",        "sync_error", "seed",
-	                                   "block_size",  "writeback",  "legacy_errors",
-	                                   "record_size", "timeout",    NULL};
+	static const char *const keys[] = {"sync",      "sync_error",     "seed",        "block_size",
+	                                   "writeback", "legacy_errors",  "record_size", "timeout",
+	                                   "namespace", "sync_directory", NULL};
 	static const char sync_form[] = "always, os, or batch:WINDOW such as batch:5ms";
 	struct scenario_options *o = &ld->sc->options;
 	const struct syaml_node *v;
@@ -1732,6 +1732,16 @@ static int parse_options(struct loader *ld, const struct syaml_node *key, const 
 			return rc;
 		o->record_size = (uint32_t)u;
 	}
+	if ((v = map_find(map, "namespace", NULL)) != NULL) {
+		static const char *const names[] = {"profile", "posix", NULL};
+		int e = 0;
+		if ((rc = get_enum(ld, v, "namespace rule", names, &e)) < 0)
+			return rc;
+		o->namespace_posix = e == 1;
+	}
+	if ((v = map_find(map, "sync_directory", NULL)) != NULL &&
+	    (rc = get_bool(ld, v, "sync_directory", &o->sync_directory)) < 0)
+		return rc;
 	if ((v = map_find(map, "timeout", NULL)) != NULL) {
 		if ((rc = get_duration(ld, v, "timeout", false, &o->timeout_ns)) < 0)
 			return rc;
@@ -1751,6 +1761,7 @@ static void options_default(struct scenario_options *o)
 	o->writeback_ns = 30LL * 1000000000LL;
 	o->legacy_errors = false;
 	o->record_size = 128;
+	o->sync_directory = true;
 	o->timeout_ns = 60LL * 1000000000LL;
 }
 

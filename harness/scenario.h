@@ -83,6 +83,10 @@ struct scenario_options {
 	uint32_t block_size;                 /* page/block size in bytes, power of two 512..65536; 4096 */
 	int64_t writeback_ns;                /* background writeback interval; DURATION_NEVER = off; 30s */
 	bool legacy_errors;                  /* pre-4.13 error reporting: first caller consumes; false */
+	bool namespace_posix;                /* `namespace: posix`: only a directory fsync persists names
+	                                        (docs/namespace.md); default `profile`, the profile's rule */
+	bool sync_directory;                 /* the WAL fsyncs its directory when it creates or removes a
+	                                        segment; default true (false: for teaching) */
 	uint32_t record_size;                /* default payload bytes per appended record; 128 */
 	int64_t timeout_ns;                  /* the whole scenario's time limit; default 60s */
 	struct scenario_pos pos;             /* of the `options` key, or of `name` when absent */

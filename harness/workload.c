@@ -138,7 +138,8 @@ static int full_path(const struct workload_child *ch, const char *rel, char *buf
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-/* open_rel - open REL under the mount read-write (created if missing). fd or -errno. */
+/* open_rel - open REL under the mount read-write (created if missing); a directory read-only, so
+ * that `fsync: {path: DIR}` is a directory fsync. fd or -errno. */
 static int open_rel(const struct workload_child *ch, const char *rel)
 {
 	char path[PATH_MAX];
@@ -146,6 +147,8 @@ static int open_rel(const struct workload_child *ch, const char *rel)
 	if (r < 0)
 		return r;
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0 && errno == EISDIR)
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
 }
 

@@ -39,6 +39,7 @@
 #ifndef FSYNCLAB_WORKLOAD_H
 #define FSYNCLAB_WORKLOAD_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -62,6 +63,7 @@ struct workload_config {
 	uint32_t page_size;      /* table page size (the mount's block size) */
 	uint64_t table_pages;    /* pages in the table */
 	int64_t t0_ns;           /* CLOCK_MONOTONIC time 0 of the scenario (event times are relative) */
+	bool sync_directory;     /* the WAL fsyncs its directory at segment create/remove */
 };
 
 /* The runner's handle on a running workload child. */

@@ -62,6 +62,7 @@ static int wal_opts(struct workload_child *ch, struct wal_options *o)
 	o->error_policy = ch->cfg.panic ? WAL_ERROR_PANIC : WAL_ERROR_RETRY;
 	o->io = WAL_IO_WRITE;
 	o->segment_size = 1 << 20;
+	o->sync_directory = ch->cfg.sync_directory;
 	o->sync_hook = sync_hook;
 	o->sync_hook_arg = ch;
 	o->log_fn = log_hook;

@@ -152,7 +152,10 @@ fsl_mount() {
 	MNT=$APPS_TMP/mnt
 	mkdir -p "$BACKING" "$MNT" || apps_die "mkdir failed"
 	chmod 755 "$BACKING" "$MNT"
-	if ! "$FSYNCLAB" mount "$@" "$BACKING" "$MNT" >"$APPS_TMP/mount.log" 2>&1; then
+	# --namespace durable: the outcomes pinned here predate namespace durability (issue 8), under
+	# which a power cut also undoes unsynced creates, renames and unlinks (SQLite's unsynced
+	# journal delete, PostgreSQL's postmaster.pid); re-pin with the profile's rule, then drop it.
+	if ! "$FSYNCLAB" mount --namespace durable "$@" "$BACKING" "$MNT" >"$APPS_TMP/mount.log" 2>&1; then
 		if grep -q "not implemented" "$APPS_TMP/mount.log"; then
 			apps_skip "this build's 'fsynclab mount' is a placeholder"
 		fi

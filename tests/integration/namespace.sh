@@ -242,4 +242,39 @@ power_cut
 present "$M/aged"
 absent "$M/young"
 [ -z "$(ls -A "$B/.fsynclab-undo")" ] || { echo "FAIL: stash not emptied" >&2; exit 1; }
+if [ "$P" = ext4-ordered ]; then
+	say "--namespace posix: a file's fsync persists no name, a directory fsync does"
+	fs_umount "$M"
+	fs_mount posix --namespace posix --writeback-interval never
+	echo a >"$M/a"
+	sync "$M/a"
+	power_cut
+	absent "$M/a"
+	echo b >"$M/b"
+	sync "$M/b"
+	sync "$M"
+	power_cut
+	expect_eq "b survives with its data" "$(cat "$M/b")" b
+
+	say "--namespace durable: names are durable at once (the model before namespace durability)"
+	fs_umount "$M"
+	fs_mount durable --namespace durable --writeback-interval never
+	touch "$M/kept"
+	power_cut
+	present "$M/kept"
+	[ ! -e "$B/.fsynclab-undo" ] || { echo "FAIL: durable mode made an undo directory" >&2; exit 1; }
+
+	say "a bad --namespace is refused, naming the word, and nothing is mounted"
+	mkdir -p "$T/bad.b" "$T/bad"
+	set +e
+	out=$("$FSYNCLAB" mount --namespace bogus "$T/bad.b" "$T/bad" 2>&1)
+	rc=$?
+	set -e
+	expect_eq "exit status" "$rc" 2
+	case $out in *"'bogus'"*) ;; *) echo "FAIL: message does not name the word: $out" >&2; exit 1 ;; esac
+	if awk -v m="$T/bad" '$5 == m' /proc/self/mountinfo | grep -c . >/dev/null; then
+		echo "FAIL: mounted anyway" >&2
+		exit 1
+	fi
+fi
 echo PASS
