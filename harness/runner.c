@@ -435,9 +435,9 @@ static int do_mount(struct run *r)
 		argv[k++] = "--legacy-errors";
 	if (needs_other_users(r->sc))
 		argv[k++] = "--allow-other";
-	if (o->namespace_posix) {
+	if (o->namespace_posix || o->namespace_durable) {
 		argv[k++] = "--namespace";
-		argv[k++] = "posix";
+		argv[k++] = o->namespace_posix ? "posix" : "durable";
 	}
 	for (const char *const *a = runner_kernel_mount_args(r->sc); *a && k < 28; a++)
 		argv[k++] = (char *)*a;

@@ -1733,11 +1733,12 @@ static int parse_options(struct loader *ld, const struct syaml_node *key, const 
 		o->record_size = (uint32_t)u;
 	}
 	if ((v = map_find(map, "namespace", NULL)) != NULL) {
-		static const char *const names[] = {"profile", "posix", NULL};
+		static const char *const names[] = {"profile", "posix", "durable", NULL};
 		int e = 0;
 		if ((rc = get_enum(ld, v, "namespace rule", names, &e)) < 0)
 			return rc;
 		o->namespace_posix = e == 1;
+		o->namespace_durable = e == 2;
 	}
 	if ((v = map_find(map, "sync_directory", NULL)) != NULL &&
 	    (rc = get_bool(ld, v, "sync_directory", &o->sync_directory)) < 0)

@@ -85,6 +85,7 @@ struct scenario_options {
 	bool legacy_errors;                  /* pre-4.13 error reporting: first caller consumes; false */
 	bool namespace_posix;                /* `namespace: posix`: only a directory fsync persists names
 	                                        (docs/namespace.md); default `profile`, the profile's rule */
+	bool namespace_durable;              /* `namespace: durable`: names durable at once, no undo */
 	bool sync_directory;                 /* the WAL fsyncs its directory when it creates or removes a
 	                                        segment; default true (false: for teaching) */
 	uint32_t record_size;                /* default payload bytes per appended record; 128 */

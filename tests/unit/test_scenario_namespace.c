@@ -43,12 +43,17 @@ static void test_posix_and_no_directory_sync(void **state)
 	char err[512];
 
 	(void)state;
-	assert_int_equal(load("options: {namespace: posix, sync_directory: false}\n", &sc, err, sizeof(err)), 0);
+	assert_int_equal(load("options: {namespace: posix, sync_directory: false}\n", &sc, err, sizeof(err)),
+	                 0);
 	assert_true(sc->options.namespace_posix);
 	assert_false(sc->options.sync_directory);
 	scenario_free(sc);
 	assert_int_equal(load("options: {namespace: profile}\n", &sc, err, sizeof(err)), 0);
 	assert_false(sc->options.namespace_posix);
+	assert_false(sc->options.namespace_durable);
+	scenario_free(sc);
+	assert_int_equal(load("options: {namespace: durable}\n", &sc, err, sizeof(err)), 0);
+	assert_true(sc->options.namespace_durable);
 	scenario_free(sc);
 }
 
