@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -290,6 +291,11 @@ int bench_wal(int argc, char **argv)
 	struct wal_stats before = {0}, after = {0};
 	if (raw) {
 		char *path = NULL;
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+			fprintf(stderr, "fsynclab bench wal: %s: %s\n", dir, strerror(errno));
+			status = 1;
+			goto out;
+		}
 		if (asprintf(&path, "%s/raw.dat", dir) < 0) {
 			status = 1;
 			goto out;
