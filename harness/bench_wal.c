@@ -395,6 +395,9 @@ int bench_wal(int argc, char **argv)
 		printf("records %" PRIu64 "  seconds %.3f  records/s %.0f  MB/s %.2f  fsyncs %" PRIu64
 		       "  p50 %.2f us  p99 %.2f us  cpu %.3f s\n",
 		       total, seconds, rps, mbps, fsyncs, p50, p99, cpu_seconds);
+		if (b.w == NULL && !raw && o.sync_policy == WAL_SYNC_BATCH)
+			printf("syncs by appenders because the flusher ran late: %" PRIu64 "\n",
+			       after.batch_takeovers - before.batch_takeovers);
 		if (scan && !raw)
 			printf("recovery scan: %" PRIu64
 			       " bytes in %.4f s = %.2f GB/s (best of 3, page cache)\n",
