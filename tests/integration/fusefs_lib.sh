@@ -49,7 +49,9 @@ fusefs_cleanup() {
 		echo "FAILED (exit $rc)"
 		for f in "$RUNDIR/$TAG"-*.log; do [ -e "$f" ] && { echo "--- $f"; tail -20 "$f"; }; done
 	fi
-	rm -f "$RUNDIR/$TAG"-*.log
+	# Every mount is gone: what is left of ours in the runtime dir (the pid file and socket of a
+	# daemon a test killed, logs) goes too.
+	rm -f "$RUNDIR/$TAG"-*.log "$RUNDIR/$TAG"-*.pid "$RUNDIR/$TAG"-*.sock
 	exit $rc
 }
 trap fusefs_cleanup EXIT
