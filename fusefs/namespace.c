@@ -33,7 +33,11 @@
  *              fsync was about. (ext4's auto_da_alloc heuristic is not modelled.)
  *   per-inode  btrfs. An fsync of a file persists that file's own entries (its creation, links,
  *              renames, unlinks of its names) and its size; an fsync of a directory persists the
- *              entries of that directory. sync/syncfs and the periodic commit commit everything.
+ *              entries of that directory. One exception, as btrfs's log tree has it: when the
+ *              file's directory still has a pending rename or unlink out of it, btrfs logs the
+ *              whole directory, so the file's fsync persists that directory's entries too
+ *              (checked against btrfs on Linux 6.18 with `fsynclab compare`). sync/syncfs and
+ *              the periodic commit commit everything.
  *   posix      the minimum POSIX promises (opt-in, `--namespace posix`): only a directory fsync
  *              persists names; a file's fsync persists its size.
  *
@@ -67,6 +71,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -825,7 +830,8 @@ static int commit_selected(struct namespace *ns, const bool *sel)
 
 int namespace_commit_fsync(struct namespace *ns, bool dir, const char *path, dev_t dev, ino_t ino)
 {
-	bool *sel;
+	char parent[PATH_MAX] = "";
+	bool *sel, log_parent = false;
 	int rc;
 
 	pthread_mutex_lock(&ns->lock);
@@ -838,6 +844,17 @@ int namespace_commit_fsync(struct namespace *ns, bool dir, const char *path, dev
 		pthread_mutex_unlock(&ns->lock);
 		return -ENOMEM;
 	}
+	/* btrfs cannot log a file's name alone when its directory lost an entry in the running
+	 * transaction (a rename or unlink out of it): it logs the whole directory instead. */
+	if (ns->rule == NAMESPACE_RULE_PER_INODE && !dir)
+		path_split(path, parent, sizeof(parent));
+	for (size_t i = 0; i < ns->nops && ns->rule == NAMESPACE_RULE_PER_INODE && !dir && !log_parent; i++) {
+		const struct ns_op *op = ns->ops[i];
+
+		log_parent = (op->kind == NAMESPACE_OP_RENAME || op->kind == NAMESPACE_OP_UNLINK ||
+		              op->kind == NAMESPACE_OP_RMDIR) &&
+		             path_in_dir(op->path, parent);
+	}
 	for (size_t i = 0; i < ns->nops; i++) {
 		const struct ns_op *op = ns->ops[i];
 		bool self = op->dev == dev && op->ino == ino;
@@ -847,8 +864,11 @@ int namespace_commit_fsync(struct namespace *ns, bool dir, const char *path, dev
 			sel[i] = true;
 			break;
 		case NAMESPACE_RULE_PER_INODE:
-			sel[i] = self || (dir && op->kind != NAMESPACE_OP_TRUNCATE &&
-			                  (path_in_dir(op->path, path) || path_in_dir(op->to, path)));
+			sel[i] = self ||
+			         (dir && op->kind != NAMESPACE_OP_TRUNCATE &&
+			          (path_in_dir(op->path, path) || path_in_dir(op->to, path))) ||
+			         (log_parent && op->kind != NAMESPACE_OP_TRUNCATE &&
+			          (path_in_dir(op->path, parent) || path_in_dir(op->to, parent)));
 			break;
 		case NAMESPACE_RULE_POSIX:
 			sel[i] = (!dir && self && op->kind == NAMESPACE_OP_TRUNCATE) ||

@@ -398,6 +398,29 @@ static void test_per_inode_dir_fsync_and_rename(void **state)
 	assert_false(exists(f, "tmp"));
 }
 
+/* btrfs logs a file's whole directory when that directory lost an entry (rename or unlink out of
+ * it) in the running transaction: an unrelated file's fsync then persists the rename. */
+static void test_per_inode_directory_with_rename_is_logged_whole(void **state)
+{
+	struct fixture *f = *state;
+	char p[256];
+
+	assert_int_equal(mkdir((full(f, "d", p, sizeof(p)), p), 0755), 0);
+	put(f, "other", "o");
+	put(f, "d/other", "o");
+	put(f, "tmp", "v2");
+	ns_make(f, "d/new", false);
+	assert_int_equal(commit_file(f, "d/other", false), 0); /* d lost nothing: only d/other's own */
+	assert_int_equal(ns_rename(f, "", "tmp", "", "config", 0), 0);
+	ns_make(f, "sibling", false);
+	assert_int_equal(commit_file(f, "d/other", false), 0);
+	assert_int_equal(commit_file(f, "other", false), 2); /* "" lost tmp: the rename and sibling */
+	assert_int_equal(namespace_undo_all(f->ns, NULL, NULL), 1);
+	assert_true(exists(f, "config"));
+	assert_true(exists(f, "sibling"));
+	assert_false(exists(f, "d/new"));
+}
+
 /* A committed operation pulls in the earlier ones on related paths (dir rename then a create). */
 static void test_closure_over_directory_rename(void **state)
 {
@@ -517,6 +540,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_journal_commits_everything, setup_journal, teardown),
 	    cmocka_unit_test_setup_teardown(test_per_inode_file_fsync, setup_per_inode, teardown),
 	    cmocka_unit_test_setup_teardown(test_per_inode_dir_fsync_and_rename, setup_per_inode, teardown),
+	    cmocka_unit_test_setup_teardown(test_per_inode_directory_with_rename_is_logged_whole,
+	                                    setup_per_inode, teardown),
 	    cmocka_unit_test_setup_teardown(test_closure_over_directory_rename, setup_per_inode, teardown),
 	    cmocka_unit_test_setup_teardown(test_per_inode_truncate, setup_per_inode, teardown),
 	    cmocka_unit_test_setup_teardown(test_posix_only_directory_fsync_persists_names, setup_posix,
