@@ -425,6 +425,9 @@ tail -n 3 "$tmp/catalogue.txt"
 for f in junit.xml report.json report.html; do
 	[ -s "$tmp/out/$f" ] || fail "the catalogue run left no /out/$f"
 done
+python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$tmp/out/report.json" ||
+	fail "/out/report.json is not JSON"
+grep -qi '</html>' "$tmp/out/report.html" || fail "/out/report.html does not end its document"
 check_container_run catalogue "$rc" "$tmp/out/junit.xml" "$(find "$src/scenarios" -maxdepth 1 -name '*.yaml' | wc -l)"
 same_verdicts catalogue "${fuse_flags[@]}"
 
