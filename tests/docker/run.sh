@@ -22,7 +22,8 @@
 #      written, one test case per scenario, an exit status that agrees with them, the same verdicts
 #      as `fsynclab run` on the host, a scenario that differs being run once more on both to tell a
 #      run-to-run variation from a difference of the image); one scenario by its relative name; the
-#      real-kernel scenarios (scenarios/kernel) privileged, checked the same way.
+#      real-kernel scenarios (scenarios/kernel) privileged, checked the same way, and split with
+#      --shard 1/2 and 2/2 into two containers (together the whole run, none twice).
 # A trap removes the containers and the previous runs' images, stops dockerd and its containerd by
 # PID, unmounts whatever they left under the temp dir and the data root (netns and overlay mounts),
 # and removes the temp dir — on success and on failure.
@@ -452,6 +453,28 @@ if [ -d "$src/scenarios/kernel" ] && [ -e /dev/loop-control ]; then
 	tail -n 1 "$tmp/kernel.txt"
 	check_container_run kernel "$rc" "$tmp/out/kernel.xml" "$(find "$src/scenarios/kernel" -maxdepth 1 -name '*.yaml' | wc -l)"
 	same_verdicts kernel "${privileged[@]}"
+
+	# --shard I/N as docs/docker.md's CI matrix and Indexed Job use it: two containers, each with one
+	# half; together exactly the scenarios of the whole run, none twice.
+	phase "the real-kernel scenarios in two shards (--shard 1/2, 2/2)"
+	: >"$tmp/shards.names"
+	for i in 1 2; do
+		rc=$(run_image "$tmp/shard$i.txt" "${privileged[@]}" -v "$tmp/out:/out" "$image" \
+			run -q kernel --shard "$i/2" --junit "/out/shard$i.xml")
+		if [ "$rc" -gt 1 ] || ! [ -s "$tmp/out/shard$i.xml" ]; then
+			sed 's/^/  | /' "$tmp/shard$i.txt" >&2
+			fail "run kernel --shard $i/2 exited $rc without a JUnit file (output above)"
+		fi
+		verdicts "$tmp/out/shard$i.xml" | awk '{print $1}' >"$tmp/shard$i.names"
+		[ -s "$tmp/shard$i.names" ] || fail "shard $i/2 ran no scenario"
+		cat "$tmp/shard$i.names" >>"$tmp/shards.names"
+	done
+	sort "$tmp/shards.names" >"$tmp/shards.sorted"
+	awk '{print $1}' "$tmp/kernel.verdicts" | sort >"$tmp/kernel.names"
+	if ! diff -u "$tmp/kernel.names" "$tmp/shards.sorted" >&2; then
+		fail "shards 1/2 and 2/2 together are not the whole run (diff above: - whole, + shards)"
+	fi
+	echo "ok: --shard 1/2 ran $(grep -c . "$tmp/shard1.names"), 2/2 ran $(grep -c . "$tmp/shard2.names"): together the $(grep -c . "$tmp/kernel.names") scenarios, none twice"
 else
 	echo "note: no scenarios/kernel or no loop devices on this machine: the real-kernel scenarios are not run"
 fi
