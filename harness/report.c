@@ -278,6 +278,38 @@ int report_fprintf(FILE *out, const char *fmt, ...)
 	return r < 0 ? -EIO : 0;
 }
 
+/* report_markup_escape - see report.h: one escaper for the HTML and JUnit XML writers. */
+int report_markup_escape(FILE *out, const char *text)
+{
+	for (const unsigned char *p = (const unsigned char *)(text ? text : ""); *p; p++) {
+		int r;
+		switch (*p) {
+		case '&':
+			r = fputs("&amp;", out);
+			break;
+		case '<':
+			r = fputs("&lt;", out);
+			break;
+		case '>':
+			r = fputs("&gt;", out);
+			break;
+		case '"':
+			r = fputs("&quot;", out);
+			break;
+		case '\'':
+			r = fputs("&#39;", out);
+			break;
+		default:
+			if (*p < 0x20 && *p != '\n' && *p != '\t')
+				continue;
+			r = fputc(*p, out);
+		}
+		if (r == EOF)
+			return -EIO;
+	}
+	return 0;
+}
+
 int report_write_all(struct report_sink *sink, const struct report_run *run)
 {
 	int r = sink->ops->begin ? sink->ops->begin(sink, run) : 0;

@@ -213,6 +213,10 @@ extern const struct report_writer_ops report_html_ops;
  * 0 or the first negative errno (including a failed write or flush of sink->out). */
 int report_write_all(struct report_sink *sink, const struct report_run *run);
 
+/* report_markup_escape - write TEXT for HTML or XML: &, <, >, " and ' escaped, and control
+ * characters other than tab and newline dropped (XML 1.0 cannot carry them). 0 or -EIO. */
+int report_markup_escape(FILE *out, const char *text);
+
 /* report_fprintf - fprintf that returns 0 or -EIO (writers chain it to never lose an error). */
 int report_fprintf(FILE *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

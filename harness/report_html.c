@@ -30,36 +30,6 @@
 #define SVG_ROW_H    20  /* px per event row */
 #define SVG_TOP      34  /* px above the first row (axis labels) */
 
-/* html_escape - write TEXT with &, <, >, " and ' escaped. 0 or -EIO. */
-static int html_escape(FILE *out, const char *text)
-{
-	for (const char *p = text ? text : ""; *p; p++) {
-		int r;
-		switch (*p) {
-		case '&':
-			r = fputs("&amp;", out);
-			break;
-		case '<':
-			r = fputs("&lt;", out);
-			break;
-		case '>':
-			r = fputs("&gt;", out);
-			break;
-		case '"':
-			r = fputs("&quot;", out);
-			break;
-		case '\'':
-			r = fputs("&#39;", out);
-			break;
-		default:
-			r = fputc(*p, out);
-		}
-		if (r == EOF)
-			return -EIO;
-	}
-	return 0;
-}
-
 /* kind_fill - the SVG fill colour of each event kind (also used for the legend). */
 static const char *kind_fill(enum report_event_kind kind, bool bad)
 {
@@ -143,12 +113,12 @@ static int html_head(FILE *out, const struct report_run *run)
 		if (r == 0)
 			r = report_fprintf(out, "\">");
 		if (r == 0)
-			r = html_escape(out, s->name);
+			r = report_markup_escape(out, s->name);
 		if (r == 0)
 			r = report_fprintf(out, "</a></td><td class=\"v-%s\">%s</td><td>",
 			                   report_verdict_name(s->verdict), report_verdict_name(s->verdict));
 		if (r == 0)
-			r = html_escape(out, s->profile ? s->profile : "-");
+			r = report_markup_escape(out, s->profile ? s->profile : "-");
 		char a[32] = "-", l[32] = "-";
 		if (s->m.acked >= 0)
 			snprintf(a, sizeof(a), "%lld", (long long)s->m.acked);
@@ -190,7 +160,7 @@ static int html_policies(FILE *out, const struct report_run *run)
 		const struct report_scenario *s = rows[i].s;
 		r = report_fprintf(out, "<tr><td>");
 		if (r == 0)
-			r = html_escape(out, s->sync_policy);
+			r = report_markup_escape(out, s->sync_policy);
 		if (r == 0 && s->m.throughput >= 0)
 			r = report_fprintf(out,
 			                   "</td><td class=\"n\">%.0f</td><td><span class=\"bar\" "
@@ -208,7 +178,7 @@ static int html_policies(FILE *out, const struct report_run *run)
 		if (r == 0)
 			r = report_fprintf(out, "</td><td>");
 		if (r == 0)
-			r = html_escape(out, s->name);
+			r = report_markup_escape(out, s->name);
 		if (r == 0)
 			r = report_fprintf(out, "</td></tr>\n");
 	}
@@ -251,7 +221,7 @@ static int html_timeline(FILE *out, const struct report_scenario *s)
 	    "viewBox=\"0 0 %d %zu\" role=\"img\" aria-label=\"timeline of ",
 	    SVG_WIDTH, height, SVG_WIDTH, height);
 	if (r == 0)
-		r = html_escape(out, s->name);
+		r = report_markup_escape(out, s->name);
 	if (r == 0)
 		r = report_fprintf(out, "\">\n");
 	/* The axis: first event, half way, last event, with their times. */
@@ -290,7 +260,7 @@ static int html_timeline(FILE *out, const struct report_scenario *s)
 			    SVG_AXIS_X0 - 10, y + 4, e->t_ms, SVG_TEXT_X, y + 4, fill,
 			    report_event_kind_name(e->kind), SVG_TEXT_X + 70, y + 4);
 		if (r == 0)
-			r = html_escape(out, e->text);
+			r = report_markup_escape(out, e->text);
 		if (r == 0)
 			r = report_fprintf(out, "</text></g>\n");
 		row++;
@@ -314,7 +284,7 @@ static int html_scenario_section(FILE *out, const struct report_scenario *s, siz
 	if (r == 0)
 		r = report_fprintf(out, "\"><h2>");
 	if (r == 0)
-		r = html_escape(out, s->name);
+		r = report_markup_escape(out, s->name);
 	if (r == 0)
 		r = report_fprintf(out, " <span class=\"v-%s\">%s</span></h2>\n<p>",
 		                   report_verdict_name(s->verdict), report_verdict_name(s->verdict));
@@ -325,7 +295,7 @@ static int html_scenario_section(FILE *out, const struct report_scenario *s, siz
 			continue;
 		r = report_fprintf(out, "%s: <code>", labels[k]);
 		if (r == 0)
-			r = html_escape(out, values[k]);
+			r = report_markup_escape(out, values[k]);
 		if (r == 0)
 			r = report_fprintf(out, "</code>&nbsp; ");
 	}
@@ -334,14 +304,14 @@ static int html_scenario_section(FILE *out, const struct report_scenario *s, siz
 	if (r == 0 && s->teaches) {
 		r = report_fprintf(out, "<p class=\"teaches\">");
 		if (r == 0)
-			r = html_escape(out, s->teaches);
+			r = report_markup_escape(out, s->teaches);
 		if (r == 0)
 			r = report_fprintf(out, "</p>\n");
 	}
 	if (r == 0 && s->error && s->verdict != REPORT_MATCHED) {
 		r = report_fprintf(out, "<p class=\"v-%s\">", report_verdict_name(s->verdict));
 		if (r == 0)
-			r = html_escape(out, s->error);
+			r = report_markup_escape(out, s->error);
 		if (r == 0)
 			r = report_fprintf(out, "</p>\n");
 	}
@@ -354,15 +324,15 @@ static int html_scenario_section(FILE *out, const struct report_scenario *s, siz
 		r = report_fprintf(out, "<li class=\"%s\">%s ", c->passed ? "pass" : "fail",
 		                   c->passed ? "✓" : "✗");
 		if (r == 0)
-			r = html_escape(out, c->name);
+			r = report_markup_escape(out, c->name);
 		if (r == 0)
 			r = report_fprintf(out, ": expected <b>");
 		if (r == 0)
-			r = html_escape(out, c->expected);
+			r = report_markup_escape(out, c->expected);
 		if (r == 0)
 			r = report_fprintf(out, "</b>, observed <b>");
 		if (r == 0)
-			r = html_escape(out, c->observed);
+			r = report_markup_escape(out, c->observed);
 		if (r == 0)
 			r = report_fprintf(out, "</b></li>\n");
 	}

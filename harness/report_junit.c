@@ -11,53 +11,20 @@
 
 #include <errno.h>
 
-/* xml_escape - write TEXT with &, <, >, " and ' escaped, and control characters other than tab
- * and newline dropped (XML 1.0 cannot carry them). 0 or -EIO. */
-static int xml_escape(FILE *out, const char *text)
-{
-	for (const unsigned char *p = (const unsigned char *)(text ? text : ""); *p; p++) {
-		int r;
-		switch (*p) {
-		case '&':
-			r = fputs("&amp;", out);
-			break;
-		case '<':
-			r = fputs("&lt;", out);
-			break;
-		case '>':
-			r = fputs("&gt;", out);
-			break;
-		case '"':
-			r = fputs("&quot;", out);
-			break;
-		case '\'':
-			r = fputs("&apos;", out);
-			break;
-		default:
-			if (*p < 0x20 && *p != '\n' && *p != '\t')
-				continue;
-			r = fputc(*p, out);
-		}
-		if (r == EOF)
-			return -EIO;
-	}
-	return 0;
-}
-
 /* junit_case - one <testcase>. 0 or -EIO. */
 static int junit_case(FILE *out, const struct report_scenario *s)
 {
 	int r = report_fprintf(out, "    <testcase classname=\"fsynclab.");
 	if (r == 0)
-		r = xml_escape(out, s->target ? s->target : "scenario");
+		r = report_markup_escape(out, s->target ? s->target : "scenario");
 	if (r == 0)
 		r = report_fprintf(out, "\" name=\"");
 	if (r == 0)
-		r = xml_escape(out, s->name);
+		r = report_markup_escape(out, s->name);
 	if (r == 0)
 		r = report_fprintf(out, "\" file=\"");
 	if (r == 0)
-		r = xml_escape(out, s->file);
+		r = report_markup_escape(out, s->file);
 	if (r == 0)
 		r = report_fprintf(out, "\" time=\"%.3f\">\n", s->duration_ms / 1000.0);
 
@@ -68,26 +35,26 @@ static int junit_case(FILE *out, const struct report_scenario *s)
 	if (r == 0 && tag) {
 		r = report_fprintf(out, "      <%s message=\"", tag);
 		if (r == 0)
-			r = xml_escape(out, s->error ? s->error : report_verdict_name(s->verdict));
+			r = report_markup_escape(out, s->error ? s->error : report_verdict_name(s->verdict));
 		if (r == 0)
 			r = report_fprintf(out, "\" type=\"%s\">", report_verdict_name(s->verdict));
 		for (size_t i = 0; r == 0 && i < s->n_checks; i++) {
 			const struct report_check *c = &s->checks[i];
 			char line[64];
 			snprintf(line, sizeof(line), "%s check ", c->passed ? "ok" : "FAILED");
-			r = xml_escape(out, line);
+			r = report_markup_escape(out, line);
 			if (r == 0)
-				r = xml_escape(out, c->name);
+				r = report_markup_escape(out, c->name);
 			if (r == 0)
-				r = xml_escape(out, ": expected ");
+				r = report_markup_escape(out, ": expected ");
 			if (r == 0)
-				r = xml_escape(out, c->expected);
+				r = report_markup_escape(out, c->expected);
 			if (r == 0)
-				r = xml_escape(out, ", observed ");
+				r = report_markup_escape(out, ", observed ");
 			if (r == 0)
-				r = xml_escape(out, c->observed);
+				r = report_markup_escape(out, c->observed);
 			if (r == 0)
-				r = xml_escape(out, "\n");
+				r = report_markup_escape(out, "\n");
 		}
 		if (r == 0)
 			r = report_fprintf(out, "</%s>\n", tag);
@@ -95,24 +62,24 @@ static int junit_case(FILE *out, const struct report_scenario *s)
 	if (r == 0)
 		r = report_fprintf(out, "      <system-out>");
 	if (r == 0 && s->teaches) {
-		r = xml_escape(out, s->teaches);
+		r = report_markup_escape(out, s->teaches);
 		if (r == 0)
-			r = xml_escape(out, "\n\n");
+			r = report_markup_escape(out, "\n\n");
 	}
 	for (size_t i = 0; r == 0 && i < s->n_events; i++) {
 		const struct report_event *e = &s->events[i];
 		char head[64];
 		snprintf(head, sizeof(head), "%9.1f ms  %-7s ", e->t_ms, report_event_kind_name(e->kind));
-		r = xml_escape(out, head);
+		r = report_markup_escape(out, head);
 		if (r == 0)
-			r = xml_escape(out, e->text);
+			r = report_markup_escape(out, e->text);
 		if (r == 0 && e->detail) {
-			r = xml_escape(out, " — ");
+			r = report_markup_escape(out, " — ");
 			if (r == 0)
-				r = xml_escape(out, e->detail);
+				r = report_markup_escape(out, e->detail);
 		}
 		if (r == 0)
-			r = xml_escape(out, "\n");
+			r = report_markup_escape(out, "\n");
 	}
 	if (r == 0)
 		r = report_fprintf(out, "</system-out>\n    </testcase>\n");
