@@ -311,6 +311,22 @@ static int loop_attach(struct kernel_backend *kb, int image_fd)
 	return rc;
 }
 
+/* still_ours - does sysfs file BACKING (a loop device's backing_file) still name IMAGE? A device
+ * detached and already reused by someone else names another file. */
+static bool still_ours(const char *backing, const char *image)
+{
+	char buf[PATH_MAX + 2];
+	int fd = open(backing, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	return strncmp(buf, image, strlen(image)) == 0; /* may end in " (deleted)" */
+}
+
 /* loop_detach - LOOP_CLR_FD and close. The kernel defers the detach while the device is in use. */
 static int loop_detach(struct kernel_backend *kb)
 {
@@ -322,6 +338,18 @@ static int loop_detach(struct kernel_backend *kb)
 	if (close(kb->loop_fd) < 0 && rc == 0)
 		rc = set_err(kb, -errno, "close %s: %s", kb->loop_dev, strerror(errno));
 	kb->loop_fd = -1;
+	/* When another process has the device open at that moment (a `losetup -a` or blkid of
+	 * someone else), the kernel detaches it only at their last close: wait for that, up to 5 s,
+	 * so that "nothing left behind" holds when teardown returns. */
+	char backing[96];
+	snprintf(backing, sizeof(backing), "/sys/block/%s/loop/backing_file", kb->loop_dev + strlen("/dev/"));
+	for (int i = 0; i < 250 && still_ours(backing, kb->image_path); i++) {
+		struct timespec ts = {0, 20 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	if (still_ours(backing, kb->image_path) && rc == 0)
+		rc = set_err(kb, -EBUSY, "%s is still attached 5 s after LOOP_CLR_FD (held open elsewhere)",
+		             kb->loop_dev);
 	kb->loop_dev[0] = '\0';
 	return rc;
 }
@@ -475,7 +503,10 @@ int kernel_backend_setup(const struct kernel_backend_opts *opts, struct kernel_b
 		return set_err(kb, -EINVAL, "image name '%s' must be a plain file name", name);
 	snprintf(kb->image_name, sizeof(kb->image_name), "%s", name);
 	snprintf(kb->fuse_mnt, sizeof(kb->fuse_mnt), "%s", opts->fuse_mnt);
-	if ((size_t)snprintf(kb->image_path, sizeof(kb->image_path), "%s/%s", opts->fuse_mnt, name) >=
+	char fuse_abs[PATH_MAX];
+	if (!realpath(opts->fuse_mnt, fuse_abs))
+		return set_err(kb, -errno, "%s: %s", opts->fuse_mnt, strerror(errno));
+	if ((size_t)snprintf(kb->image_path, sizeof(kb->image_path), "%s/%s", fuse_abs, name) >=
 	        sizeof(kb->image_path) ||
 	    (size_t)snprintf(kb->inner_mnt, sizeof(kb->inner_mnt), "%s", opts->inner_mnt) >=
 	        sizeof(kb->inner_mnt))

@@ -207,6 +207,12 @@ static double now_s(void)
 
 /* ---- Cases -------------------------------------------------------------------------------------- */
 
+/*
+ * Every rule is armed *before* the rewrite it is meant to fail: on a busy machine the kernel's
+ * flusher may write a dirty page back at any moment (global dirty thresholds), and that writeback
+ * must meet the rule too (its error then reaches fsync through errseq, as it would in life).
+ */
+
 /* fsyncgate: EIO once, retry 0, new data until drop_caches, old data after it and after a remount. */
 static void case_fsyncgate(struct kernel_backend *kb, const struct config *c)
 {
