@@ -7,6 +7,8 @@
  *   dm-error over block 0 of A: the fsync of A's rewrite fails with EIO, the retry returns 0, the
  *     page cache keeps the new data; B's fsync is unaffected; after restore + reboot A is old.
  *   flakey drop_writes: B's fsync returns 0, and after restore + reboot B holds its old data.
+ *   power cut (kernel_backend_power_cut with dm: drop_writes while unmounting): an unsynced
+ *     rewrite of A is gone after it.
  *   flakey error_writes: the fsync of B's rewrite fails with EIO.
  * Then teardown must leave no mount, no loop device and no dm device.
  */
@@ -163,6 +165,21 @@ int main(int argc, char **argv)
 	rc = first_byte(&kb, "B");
 	CHECK(rc == 'b', "drop_writes: after reboot B should hold 'b', got %d", rc);
 	printf("ok dm-flakey drop_writes: fsync 0, acknowledged data gone after reboot\n");
+
+	/* power cut through dm (drop_writes while unmounting): an unsynced rewrite is gone */
+	{
+		char path[4200];
+		snprintf(path, sizeof(path), "%s/A", kb.inner_mnt);
+		int wfd = open(path, O_RDWR);
+		char buf[4096];
+		memset(buf, 'U', sizeof(buf));
+		CHECK(wfd >= 0 && pwrite(wfd, buf, sizeof(buf), 0) == (ssize_t)sizeof(buf), "unsynced write");
+		close(wfd);
+		CHECK(kernel_backend_power_cut(&kb) == 0, "power cut: %s", kb.err);
+		rc = first_byte(&kb, "A");
+		CHECK(rc == 'A', "power cut: A should hold its synced data 'A', got %d", rc);
+		printf("ok power cut (dm drop_writes): the unsynced rewrite is gone\n");
+	}
 
 	/* flakey error_writes (last: it may abort the journal) */
 	CHECK(kernel_dm_table_flakey(table, sizeof(table), kb.loop_dev, kb.dev_sectors, "error_writes") == 0,
