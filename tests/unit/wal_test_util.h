@@ -16,18 +16,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* scratch_dir - a fresh empty directory under $TMPDIR (or /tmp); aborts on failure. */
-static inline char *scratch_dir(void)
-{
-	const char *base = getenv("TMPDIR");
-	char *path = NULL;
-	if (asprintf(&path, "%s/fsynclab-wal-test.XXXXXX", base && *base ? base : "/tmp") < 0)
-		abort();
-	if (mkdtemp(path) == NULL)
-		abort();
-	return path;
-}
-
 static inline int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
 {
 	(void)sb;
@@ -36,9 +24,54 @@ static inline int rm_entry(const char *p, const struct stat *sb, int flag, struc
 	return remove(p);
 }
 
+/* Scratch directories not yet freed: a failed assertion skips the test's own cleanup, so whatever
+ * is left is removed when the test program exits. */
+static char *scratch_live[64];
+
+static inline void scratch_remove_all(void)
+{
+	for (size_t i = 0; i < sizeof(scratch_live) / sizeof(scratch_live[0]); i++) {
+		if (scratch_live[i] != NULL) {
+			nftw(scratch_live[i], rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+			free(scratch_live[i]);
+			scratch_live[i] = NULL;
+		}
+	}
+}
+
+/* scratch_dir - a fresh empty directory under $TMPDIR (or /tmp); aborts on failure. */
+static inline char *scratch_dir(void)
+{
+	static int registered;
+	const char *base = getenv("TMPDIR");
+	char *path = NULL;
+	if (!registered) {
+		atexit(scratch_remove_all);
+		registered = 1;
+	}
+	if (asprintf(&path, "%s/fsynclab-wal-test.XXXXXX", base && *base ? base : "/tmp") < 0)
+		abort();
+	if (mkdtemp(path) == NULL)
+		abort();
+	for (size_t i = 0; i < sizeof(scratch_live) / sizeof(scratch_live[0]); i++) {
+		if (scratch_live[i] == NULL) {
+			scratch_live[i] = strdup(path);
+			break;
+		}
+	}
+	return path;
+}
+
 /* scratch_free - remove PATH recursively and free it. */
 static inline void scratch_free(char *path)
 {
+	for (size_t i = 0; i < sizeof(scratch_live) / sizeof(scratch_live[0]); i++) {
+		if (scratch_live[i] != NULL && strcmp(scratch_live[i], path) == 0) {
+			free(scratch_live[i]);
+			scratch_live[i] = NULL;
+			break;
+		}
+	}
 	if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
 		fprintf(stderr, "warning: could not remove %s\n", path);
 	free(path);
