@@ -30,7 +30,7 @@
  *   journal    ext4 (ordered and data=journal), xfs, keep-dirty. One journal for the whole
  *              filesystem: any fsync or fdatasync, a directory fsync, sync/syncfs and the periodic
  *              commit each commit it, and with it *every* earlier operation, whatever file the
- *              fsync was about. (ext4's auto_da_alloc heuristic is not modelled.)
+ *              fsync was about. (ext4's auto_da_alloc is in ops.c: lo_replace_source.)
  *   per-inode  btrfs. An fsync of a file persists that file's own entries (its creation, links,
  *              renames, unlinks of its names) and its size; an fsync of a directory persists the
  *              entries of that directory. One exception, as btrfs's log tree has it: when the

@@ -672,10 +672,66 @@ static void lo_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	lo_unlink_rmdir(req, parent, name, AT_REMOVEDIR);
 }
 
+static int lo_open_for_writeback(struct lo_inode *inode);
+
+/*
+ * ext4's auto_da_alloc, and btrfs's equivalent: a rename that replaces an existing regular file
+ * writes back the renamed file's data, so that "write temp, rename over, no fsync" keeps its data
+ * once the rename commits (the heuristic that ended the 2009 zero-length files, for exactly that
+ * pattern; XFS has none). Before the rename: the source inode (a reference taken) when this rename
+ * will need it, else NULL.
+ */
+static struct lo_inode *lo_replace_source(struct fsl_fs *fs, int dirfd, const char *name, int newdirfd,
+                                          const char *newname, unsigned int flags)
+{
+	struct lo_inode *inode = NULL;
+	struct stat st, tst;
+
+	if (!fs->cache_emulate || (flags & RENAME_EXCHANGE) ||
+	    (strncmp(fs->profile->name, "ext4", 4) != 0 && strcmp(fs->profile->name, "btrfs") != 0))
+		return NULL;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
+	    fstatat(newdirfd, newname, &tst, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(tst.st_mode))
+		return NULL;
+	pthread_mutex_lock(&fs->table_lock);
+	for (inode = fs->table[lo_hash(st.st_dev, st.st_ino)]; inode; inode = inode->next)
+		if (inode->dev == st.st_dev && inode->ino == st.st_ino)
+			break;
+	if (inode)
+		inode->refs++;
+	pthread_mutex_unlock(&fs->table_lock);
+	return inode;
+}
+
+/* After the replacing rename: write INODE's dirty pages back (rules apply), drop the reference. */
+static void lo_flush_replaced(struct fsl_fs *fs, struct lo_inode *inode)
+{
+	struct pagecache_wb_result res;
+	char path[PATH_MAX];
+	int fd;
+
+	if (atomic_load(&fs->state) == FS_STATE_OK &&
+	    pagecache_has_dirty(&inode->pc, pagecache_now_ns(), 0)) {
+		lo_path(fs, inode, path, sizeof(path));
+		fd = lo_open_for_writeback(inode);
+		if (fd < 0) {
+			pagecache_record_error(&fs->pc, path, "writeback", -fd, -1);
+		} else {
+			/* No kernel invalidation: the kernel holds the rename's locks. */
+			if (pagecache_writeback_inode(&fs->pc, &inode->pc, fd, path, &res) < 0)
+				fprintf(stderr, "fsynclab: writeback of '%s' at rename failed\n", path);
+			if (close(fd) != 0)
+				fprintf(stderr, "fsynclab: close: %s\n", strerror(errno));
+		}
+	}
+	lo_inode_put(fs, inode);
+}
+
 static void lo_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
                       const char *newname, unsigned int flags)
 {
 	struct fsl_fs *fs = fs_of(req);
+	struct lo_inode *replacing = NULL;
 	char path[PATH_MAX];
 	int rc;
 
@@ -688,6 +744,9 @@ static void lo_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 		lo_child_path(fs, lo_inode_of(req, parent), name, path, sizeof(path));
 		rc = fault_call(fs, FAULT_OP_RENAME, path, 0, 0);
 	}
+	if (rc == 0)
+		replacing = lo_replace_source(fs, lo_inode_of(req, parent)->fd, name,
+		                              lo_inode_of(req, newparent)->fd, newname, flags);
 	if (rc == 0 && fs->ns) {
 		char opath[PATH_MAX], npath[PATH_MAX];
 
@@ -699,6 +758,10 @@ static void lo_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	                                newname, flags) != 0) {
 		rc = -errno;
 	}
+	if (replacing && rc == 0)
+		lo_flush_replaced(fs, replacing);
+	else if (replacing)
+		lo_inode_put(fs, replacing);
 	fuse_reply_err(req, -rc);
 }
 

@@ -204,15 +204,26 @@ power_cut
 present "$D/s1"
 present "$D/s2"
 
-say "$P: data and names are separate — write temp, rename over, fsync dir: the rename survives, empty"
+say "$P: data and names are separate — write temp, rename into place, fsync dir: the name survives, empty"
 fresh
-durable "$D/data" "version 1"
 echo "version 2" >"$D/data.tmp"
 mv "$D/data.tmp" "$D/data"
 sync "$D"
 power_cut
 absent "$D/data.tmp"
 expect_eq "the classic zero-length file" "$(stat -c %s "$D/data")" 0
+
+say "$P: rename over an existing file: ext4 and btrfs write the data back first (auto_da_alloc), xfs does not"
+fresh
+durable "$D/data" "version 1"
+echo "version 2" >"$D/data.tmp"
+mv "$D/data.tmp" "$D/data"
+sync "$D"
+power_cut
+case $P in
+ext4-* | btrfs) expect_eq "replaced with its data" "$(cat "$D/data")" "version 2" ;;
+*) expect_eq "replaced by an empty file" "$(stat -c %s "$D/data")" 0 ;;
+esac
 
 say "$P: a journal fault at the commit leaves the names pending and triggers the profile's reaction"
 fresh
