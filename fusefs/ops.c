@@ -678,8 +678,8 @@ static int lo_open_for_writeback(struct lo_inode *inode);
  * ext4's auto_da_alloc, and btrfs's equivalent: a rename that replaces an existing regular file
  * writes back the renamed file's data, so that "write temp, rename over, no fsync" keeps its data
  * once the rename commits (the heuristic that ended the 2009 zero-length files, for exactly that
- * pattern; XFS has none). Before the rename: the source inode (a reference taken) when this rename
- * will need it, else NULL.
+ * pattern; XFS has none). Part of the namespace model (not with --namespace durable). Before the
+ * rename: the source inode (a reference taken) when this rename will need it, else NULL.
  */
 static struct lo_inode *lo_replace_source(struct fsl_fs *fs, int dirfd, const char *name, int newdirfd,
                                           const char *newname, unsigned int flags)
@@ -687,7 +687,7 @@ static struct lo_inode *lo_replace_source(struct fsl_fs *fs, int dirfd, const ch
 	struct lo_inode *inode = NULL;
 	struct stat st, tst;
 
-	if (!fs->cache_emulate || (flags & RENAME_EXCHANGE) ||
+	if (!fs->ns || (flags & RENAME_EXCHANGE) ||
 	    (strncmp(fs->profile->name, "ext4", 4) != 0 && strcmp(fs->profile->name, "btrfs") != 0))
 		return NULL;
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
