@@ -558,7 +558,8 @@ int kernel_backend_setup(const struct kernel_backend_opts *opts, struct kernel_b
 	rc = kernel_backend_mount(kb);
 	if (rc < 0)
 		goto out_err;
-	if (kb->fs == KERNEL_FS_BTRFS) {
+	kb->btrfs_cow = opts->btrfs_cow;
+	if (kb->fs == KERNEL_FS_BTRFS && !kb->btrfs_cow) {
 		rc = set_nocow_dir(kb, kb->inner_mnt);
 		if (rc < 0)
 			goto out_err;
@@ -638,7 +639,7 @@ int kernel_backend_create_file(struct kernel_backend *kb, const char *rel)
 	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return set_err(kb, -errno, "create %s: %s", path, strerror(errno));
-	if (kb->fs == KERNEL_FS_BTRFS) {
+	if (kb->fs == KERNEL_FS_BTRFS && !kb->btrfs_cow) {
 		/* chattr +C: must be set while the file is empty to take effect. */
 		int attr = 0;
 		if (ioctl(fd, FS_IOC_GETFLAGS, &attr) < 0) {
@@ -666,7 +667,8 @@ int kernel_backend_create_file(struct kernel_backend *kb, const char *rel)
  * btrfs_logical_to_physical - find the chunk holding LOGICAL in the chunk tree of the Btrfs that
  * FD is on, and return the device offset of its first stripe. Needs CAP_SYS_ADMIN.
  */
-static int btrfs_logical_to_physical(struct kernel_backend *kb, int fd, uint64_t logical, uint64_t *physical)
+static int btrfs_logical_to_physical(struct kernel_backend *kb, int fd, uint64_t logical, uint64_t *physical,
+                                     struct kernel_extent *chunk_out)
 {
 	struct btrfs_ioctl_search_args args;
 	memset(&args, 0, sizeof(args));
@@ -710,6 +712,10 @@ static int btrfs_logical_to_physical(struct kernel_backend *kb, int fd, uint64_t
 						    "absorbed by the other (mkfs with -d single)",
 						    (unsigned long long)start);
 					*physical = le64toh(chunk.stripe.offset) + (logical - start);
+					if (chunk_out) {
+						chunk_out->image_offset = le64toh(chunk.stripe.offset);
+						chunk_out->length = length;
+					}
 					return 0;
 				}
 			}
@@ -724,7 +730,7 @@ static int btrfs_logical_to_physical(struct kernel_backend *kb, int fd, uint64_t
 
 /* map_block - FIEMAP of one block, with FIEMAP_FLAG_SYNC when SYNC. */
 static int map_block(struct kernel_backend *kb, const char *rel, uint64_t block, struct kernel_extent *out,
-                     bool sync)
+                     bool sync, struct kernel_extent *chunk_out)
 {
 	char path[PATH_MAX];
 	int rc = inner_path(kb, rel, path, sizeof(path));
@@ -773,7 +779,7 @@ static int map_block(struct kernel_backend *kb, const char *rel, uint64_t block,
 	uint64_t addr = fe->fe_physical + (want - fe->fe_logical);
 	if (kb->fs == KERNEL_FS_BTRFS) {
 		/* FIEMAP on Btrfs reports Btrfs logical addresses; the image needs device offsets. */
-		rc = btrfs_logical_to_physical(kb, fd, addr, &addr);
+		rc = btrfs_logical_to_physical(kb, fd, addr, &addr, chunk_out);
 		if (rc < 0)
 			goto out;
 	}
@@ -947,11 +953,20 @@ int kernel_dm_restore(struct kernel_backend *kb)
 int kernel_backend_map_block(struct kernel_backend *kb, const char *rel, uint64_t block,
                              struct kernel_extent *out)
 {
-	return map_block(kb, rel, block, out, true);
+	return map_block(kb, rel, block, out, true, NULL);
 }
 
 int kernel_backend_map_block_nosync(struct kernel_backend *kb, const char *rel, uint64_t block,
                                     struct kernel_extent *out)
 {
-	return map_block(kb, rel, block, out, false);
+	return map_block(kb, rel, block, out, false, NULL);
+}
+
+int kernel_backend_map_chunk(struct kernel_backend *kb, const char *rel, uint64_t block,
+                             struct kernel_extent *out)
+{
+	if (kb->fs != KERNEL_FS_BTRFS)
+		return set_err(kb, -EINVAL, "data chunks are a Btrfs notion");
+	struct kernel_extent ext;
+	return map_block(kb, rel, block, &ext, true, out);
 }

@@ -79,6 +79,8 @@ struct kernel_backend_opts {
 	const char *mount_options; /* comma-separated, as for mount -o ("data=journal"), or NULL */
 	const char *inner_mnt;     /* where the inner fs is mounted; created (and later removed) if absent */
 	bool device_mapper;        /* put a dm device between loop and fs (see kernel_dm_load) */
+	bool btrfs_cow;            /* Btrfs: leave files copy-on-write (no chattr +C); fault whole
+	                              data chunks with kernel_backend_map_chunk() */
 	/* Called last by kernel_backend_teardown() to unmount the FUSE filesystem, or NULL. */
 	int (*fuse_umount)(void *ctx);
 	void *fuse_umount_ctx;
@@ -98,6 +100,7 @@ struct kernel_backend {
 	int loop_fd;            /* held open while attached; -1 otherwise */
 	bool loop_direct_io;    /* the kernel accepted direct I/O on the image */
 	bool inner_mounted;     /* the inner fs is mounted at inner_mnt */
+	bool btrfs_cow;         /* opts.btrfs_cow */
 	bool created_inner_mnt; /* setup made the directory, teardown removes it */
 	unsigned long mount_flags;
 	char mount_data[256];
@@ -143,6 +146,14 @@ int kernel_backend_map_block(struct kernel_backend *kb, const char *rel, uint64_
  */
 int kernel_backend_map_block_nosync(struct kernel_backend *kb, const char *rel, uint64_t block,
                                     struct kernel_extent *out);
+
+/*
+ * kernel_backend_map_chunk - Btrfs only: the image range of the whole data chunk that holds block
+ * BLOCK of REL (synced first). A copy-on-write rewrite lands somewhere else, but, on a small
+ * filesystem, in the same chunk: a rule on the chunk meets it (and every other data write).
+ */
+int kernel_backend_map_chunk(struct kernel_backend *kb, const char *rel, uint64_t block,
+                             struct kernel_extent *out);
 
 /* kernel_drop_caches - write 3 to /proc/sys/vm/drop_caches (clean pages, dentries, inodes). */
 int kernel_drop_caches(void);

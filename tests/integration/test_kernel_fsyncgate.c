@@ -4,7 +4,8 @@
  * (argv[1], mounted by kernel_fsyncgate.sh), and faults are fsynclab rules on the image's bytes.
  *
  * Cases, each on a fresh file of a fresh filesystem per configuration (ext4 ordered, ext4
- * data=journal, XFS, Btrfs):
+ * data=journal, XFS, Btrfs with NOCOW files, Btrfs with default copy-on-write files — there the
+ * rule covers the file's whole data chunk, since a rewrite moves):
  *   fsyncgate    a `write` EIO rule on the image bytes of block 0 (armed for good): the fsync of a
  *                rewrite fails with EIO, the retry returns 0, the page cache serves the new data
  *                until drop_caches, the old data comes back after drop_caches and after a remount.
@@ -42,17 +43,20 @@ struct config {
 	const char *mount_options;
 	int journal_fsync; /* the fsync whose journal commit's cache flush fails */
 	int journal_after; /* a later create+write+fsync: the filesystem has stopped */
+	bool cow;          /* Btrfs with copy-on-write files: rules cover the whole data chunk */
 };
 
 static const struct config configs[] = {
     /* ext4 aborts the journal and remounts read-only; with data=journal the failing fsync itself
      * already reports the read-only state. */
-    {"ext4", KERNEL_FS_EXT4, NULL, -EIO, -EROFS},
-    {"ext4-data", KERNEL_FS_EXT4, "data=journal", -EROFS, -EROFS},
+    {"ext4", KERNEL_FS_EXT4, NULL, -EIO, -EROFS, false},
+    {"ext4-data", KERNEL_FS_EXT4, "data=journal", -EROFS, -EROFS, false},
     /* XFS shuts down: every later operation fails with EIO. */
-    {"xfs", KERNEL_FS_XFS, NULL, -EIO, -EIO},
+    {"xfs", KERNEL_FS_XFS, NULL, -EIO, -EIO, false},
     /* Btrfs aborts the transaction and goes read-only. */
-    {"btrfs", KERNEL_FS_BTRFS, NULL, -EIO, -EROFS},
+    {"btrfs", KERNEL_FS_BTRFS, NULL, -EIO, -EROFS, false},
+    /* Default (COW) Btrfs files: a rewrite moves, so the rule covers the file's data chunk. */
+    {"btrfs-cow", KERNEL_FS_BTRFS, NULL, -EIO, -EROFS, true},
 };
 
 /* ---- Small helpers ---------------------------------------------------------------------------- */
@@ -147,6 +151,26 @@ static int first_byte_of(const char *path)
 	return rc;
 }
 
+/* image_byte - the byte at OFFSET of the image file as the FUSE mount holds it (O_DIRECT: no
+ * stale page cache), or -errno. */
+static int image_byte(struct kernel_backend *kb, uint64_t offset)
+{
+	int fd = open(kb->image_path, O_RDONLY | O_DIRECT);
+	if (fd < 0)
+		return -errno;
+	void *buf = NULL;
+	int rc = posix_memalign(&buf, 4096, 4096);
+	if (rc != 0) {
+		close(fd);
+		return -rc;
+	}
+	ssize_t n = pread(fd, buf, 4096, (off_t)(offset & ~4095ull));
+	rc = n == 4096 ? ((unsigned char *)buf)[offset & 4095] : (n < 0 ? -errno : -EIO);
+	free(buf);
+	close(fd);
+	return rc;
+}
+
 /* inject_range - arm `OP` rule ERRNO on [off, off+len) of the image; returns the rule id or 0. */
 static uint64_t inject(struct kernel_backend *kb, const char *op, const struct kernel_extent *ext,
                        const char *err)
@@ -188,7 +212,8 @@ static int prepare_file(struct kernel_backend *kb, const char *cfg, const char *
 {
 	int fd = kernel_backend_create_file(kb, rel);
 	if (fd < 0 || fill(fd, old) < 0 || do_fsync(fd) < 0 ||
-	    kernel_backend_map_block(kb, rel, 0, ext) < 0) {
+	    (kb->btrfs_cow ? kernel_backend_map_chunk(kb, rel, 0, ext)
+	                   : kernel_backend_map_block(kb, rel, 0, ext)) < 0) {
 		fprintf(stderr, "FAIL %s: preparing %s: %s\n", cfg, rel, fd < 0 ? kb->err : strerror(errno));
 		failures++;
 		if (fd >= 0)
@@ -298,13 +323,22 @@ static void case_powercut(struct kernel_backend *kb, const struct config *c)
 		return;
 	expect_rc(c->name, "powercut", "write_unsynced", fill(fd, 'n'), 0);
 	close(fd);
+	struct kernel_extent cut_ext;
+	bool written_back = kernel_backend_map_block_nosync(kb, "cut.dat", 0, &cut_ext) == 0 &&
+	                    image_byte(kb, cut_ext.image_offset) == 'n';
 	int rc = kernel_backend_power_cut(kb);
 	expect_rc(c->name, "powercut", "power_cut", rc, 0);
 	if (rc < 0) {
 		fprintf(stderr, "  %s\n", kb->err);
 		return;
 	}
-	expect_content(c->name, "powercut", "unsynced_after", first_byte_of(p), 'n', 'o', "old");
+	/* On a busy machine the kernel's flusher may write the page back before the cut: then the
+	 * image already held the new data, and surviving is right. Only what had not reached the
+	 * image must be gone. */
+	if (written_back)
+		observed(c->name, "powercut", "unsynced_after", "written back before the cut (not checked)");
+	else
+		expect_content(c->name, "powercut", "unsynced_after", first_byte_of(p), 'n', 'o', "old");
 	expect_content(c->name, "powercut", "synced_after", first_byte_of(q), 'x', 'd', "old");
 }
 
@@ -352,7 +386,8 @@ static void run_config(const struct config *c)
 	                                   .fuse_mnt = fuse_mnt,
 	                                   .image_name = image,
 	                                   .inner_mnt = inner,
-	                                   .mount_options = c->mount_options};
+	                                   .mount_options = c->mount_options,
+	                                   .btrfs_cow = c->cow};
 	struct kernel_backend kb;
 	double t0 = now_s();
 	if (kernel_backend_setup(&opts, &kb) < 0) {
