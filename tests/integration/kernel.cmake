@@ -38,3 +38,7 @@ set_tests_properties(kernel_scenarios PROPERTIES LABELS kernel TIMEOUT 300 RUN_S
 # kernel_compare (label kernel): `fsynclab compare` rows, reasons, JSON and usage errors.
 fsynclab_script_test(kernel_compare kernel ${CMAKE_CURRENT_LIST_DIR}/kernel_compare.sh)
 set_tests_properties(kernel_compare PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300 RUN_SERIAL TRUE)
+
+# kernel_dm_scenario (label kernel): a backend: dm scenario is skipped (never passed) without dm.
+fsynclab_script_test(kernel_dm_scenario kernel ${CMAKE_CURRENT_LIST_DIR}/kernel_dm_scenario.sh)
+set_tests_properties(kernel_dm_scenario PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120 RUN_SERIAL TRUE)
