@@ -1,7 +1,7 @@
 /*
  * cmd_status.c — `fsynclab status MNT [--json]`: what a mounted fsynclab filesystem holds right
  * now: its fault rules with match and hit counts, dirty and failed pages per file, the errors it
- * recorded, and its state (ok, read-only, shutdown).
+ * recorded, its state (ok, read-only, shutdown), and the namespace operations a power cut would undo.
  *
  * --json prints the daemon's status object as is. Without it, a readable summary of whatever
  * fields are present: an older or newer daemon that omits or adds fields is shown, not refused.
@@ -142,6 +142,32 @@ static void status_print_errors(json_t *errors)
 	}
 }
 
+/* The namespace operations a power cut would undo, oldest first, and the rule that commits them. */
+static void status_print_namespace(json_t *ns)
+{
+	if (!json_is_object(ns))
+		return;
+	json_t *pending = json_object_get(ns, "pending");
+	const char *rule = json_string_value(json_object_get(ns, "rule"));
+	printf("pending namespace operations (%zu, committed by: %s):\n", json_array_size(pending),
+	       rule ? rule : "?");
+	if (json_array_size(pending) == 0)
+		printf("  none\n");
+	size_t i;
+	json_t *op;
+	json_array_foreach(pending, i, op)
+	{
+		const char *name = json_string_value(json_object_get(op, "op"));
+		const char *path = json_string_value(json_object_get(op, "path"));
+		const char *to = json_string_value(json_object_get(op, "to"));
+		json_t *age = json_object_get(op, "age_ms");
+		printf("  %s %s%s%s", name ? name : "?", path ? path : "?", to ? " -> " : "", to ? to : "");
+		if (json_is_integer(age))
+			printf("  (%lld ms ago)", (long long)json_integer_value(age));
+		printf("\n");
+	}
+}
+
 /* The summary: header fields first, then rules, files and errors, then any other field. */
 static void status_print(json_t *st)
 {
@@ -161,8 +187,8 @@ static void status_print(json_t *st)
 	json_t *v;
 	json_object_foreach(st, key, v)
 	{
-		bool known =
-		    strcmp(key, "rules") == 0 || strcmp(key, "files") == 0 || strcmp(key, "errors") == 0;
+		bool known = strcmp(key, "rules") == 0 || strcmp(key, "files") == 0 ||
+		             strcmp(key, "errors") == 0 || strcmp(key, "namespace") == 0;
 		for (size_t i = 0; i < sizeof(header) / sizeof(header[0]) && !known; i++)
 			known = strcmp(key, header[i][0]) == 0;
 		if (!known) {
@@ -174,6 +200,7 @@ static void status_print(json_t *st)
 	status_print_rules(json_object_get(st, "rules"));
 	status_print_files(json_object_get(st, "files"));
 	status_print_errors(json_object_get(st, "errors"));
+	status_print_namespace(json_object_get(st, "namespace"));
 }
 
 int cmd_status(int argc, char **argv)

@@ -114,6 +114,8 @@ durable "$D/target" "old contents"
 durable "$D/src" "new contents"
 mv "$D/src" "$D/target"
 expect_eq "before the cut" "$(cat "$D/target")" "new contents"
+expect_eq "status lists the pending rename" \
+	"$("$FSYNCLAB" status "$M" | grep -c -- "rename ${D#"$M"/}/src -> ${D#"$M"/}/target")" 1
 power_cut
 expect_eq "target" "$(cat "$D/target")" "old contents"
 expect_eq "source" "$(cat "$D/src")" "new contents"
