@@ -12,8 +12,8 @@
  * synced, so a crash never leaves a half-written header behind. Past a bad point such a file only
  * counts as "no valid record".
  *
- * Segments are read through read-only private mappings (or pread where the file system cannot map
- * them), so a scan never changes the log.
+ * Segments are read with pread into memory (never mapped: see struct mapped), so a scan never
+ * changes the log and a read error comes back as an error.
  */
 #include "wal_internal.h"
 #include "wal_format.h"
@@ -25,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -89,15 +88,19 @@ static int list_segments(int dirfd, struct wal_dir_scan *s)
 	return rc;
 }
 
-/* A segment file's bytes: mapped, or read into memory where the file system cannot map. */
+/*
+ * A segment file's bytes, read into memory with pread. Not a mapping: mmap(MAP_POPULATE) of a file
+ * whose read fails (a bad block, a FUSE read fault) does not fail in the kernel, it retries the
+ * fault forever (seen on 6.18 over FUSE), and a plain mapping would turn the error into SIGBUS at the
+ * first touch. pread reports the error as -EIO, which recovery must pass on.
+ */
 struct mapped {
 	const uint8_t *buf;
 	size_t len;
-	size_t map_len; /* > 0: buf is a mapping of this length */
-	uint8_t *heap;  /* non-NULL: buf was read into this allocation */
+	uint8_t *heap; /* the allocation buf points into (NULL for an empty file) */
 };
 
-/* read_whole - the pread fallback of map_segment. 0 or -errno. */
+/* read_whole - read SIZE bytes of FD into a new allocation. 0 or -errno (the read's own error). */
 static int read_whole(int fd, size_t size, struct mapped *m)
 {
 	m->heap = malloc(size);
@@ -123,7 +126,7 @@ static int read_whole(int fd, size_t size, struct mapped *m)
 	return 0;
 }
 
-/* map_segment - map segment FIRST of DIRFD read-only; *size gets the file size. 0 or -errno. */
+/* map_segment - read segment FIRST of DIRFD; *size gets the file size. 0 or -errno. */
 static int map_segment(int dirfd, uint64_t first, struct mapped *m, uint64_t *size)
 {
 	char name[WAL_SEGMENT_NAME_MAX];
@@ -140,25 +143,15 @@ static int map_segment(int dirfd, uint64_t first, struct mapped *m, uint64_t *si
 		return rc;
 	}
 	*size = (uint64_t)st.st_size;
-	if (st.st_size > 0) {
-		void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-		if (p == MAP_FAILED) {
-			int rc = read_whole(fd, (size_t)st.st_size, m);
-			close(fd);
-			return rc;
-		}
-		m->buf = p;
-		m->map_len = (size_t)st.st_size;
-		m->len = (size_t)st.st_size;
-	}
+	int rc = 0;
+	if (st.st_size > 0)
+		rc = read_whole(fd, (size_t)st.st_size, m);
 	close(fd);
-	return 0;
+	return rc;
 }
 
 static void unmap_segment(struct mapped *m)
 {
-	if (m->map_len > 0)
-		munmap((void *)m->buf, m->map_len);
 	free(m->heap);
 	memset(m, 0, sizeof(*m));
 }
