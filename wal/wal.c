@@ -91,10 +91,11 @@ struct wal {
 	uint8_t *wbuf;      /* WAL_IO_WRITE: encode buffer */
 	size_t wbuf_cap;
 	uint64_t appends, bytes;
-	int closing;              /* the flusher must exit */
-	int flusher_idle;         /* the flusher waits for work: appends must signal it */
-	int64_t last_flush_ns;    /* when the flusher (or an appender in its place) last started a sync */
-	uint64_t batch_takeovers; /* syncs an appender did because the flusher was late */
+	int closing;               /* the flusher must exit */
+	int flusher_idle;          /* the flusher waits for work: appends must signal it */
+	int64_t last_flush_ns;     /* when the flusher (or an appender in its place) last started a sync */
+	int64_t unsynced_since_ns; /* write time of the oldest record no started sync covers; 0: none */
+	uint64_t batch_takeovers;  /* syncs an appender did because the flusher was late */
 	pthread_t flusher;
 	int has_flusher;
 
@@ -448,6 +449,7 @@ static int leader_sync_locked(struct wal *w)
 	int rc = 0;
 
 	w->syncing = 1;
+	w->unsynced_since_ns = 0; /* this sync covers every record written so far */
 	pthread_mutex_unlock(&w->lock);
 	/* retired[0..nret) cannot change meanwhile: rollover and truncate wait while syncing. */
 	for (size_t i = 0; i < nret && rc == 0; i++)
@@ -556,27 +558,36 @@ static int grow_segment_locked(struct wal *w, uint64_t cap)
 /* ---- The batch flusher ---- */
 
 /*
- * batch_nudge_locked - after a batch append: wake an idle flusher; and if the window is overdue by
- * a quarter (at least 100 us) with no sync under way — the flusher was not scheduled in time, as
- * happens on a busy machine — this appender syncs in its place, so the loss stays within 1.25
- * windows plus one fsync while appends go on. On time, the flusher always wins: appenders never
- * wait for a sync. Returns 0 or the sync's error.
+ * batch_nudge_locked - after a batch append, before it is acknowledged: wake an idle flusher; then
+ * apply backpressure. While a record written more than 1.25 windows ago (a quarter of grace, at
+ * least 100 us, so that an on-time flusher always wins) is not covered by a started sync, this
+ * append is not acknowledged: it waits for the sync under way, then syncs in the flusher's place.
+ * The flusher is late like that on a busy machine (or starved of CPU outright: a signalled flusher
+ * may not run for tens of ms while the appender does). So every acknowledged record is covered by
+ * a sync that started within 1.25 windows of its write, however late the flusher runs; on time,
+ * appenders never wait for a sync. Returns 0 or the error of the sync (then the log has failed).
  */
 static int batch_nudge_locked(struct wal *w)
 {
-	if (w->flusher_idle) {
+	if (w->flusher_idle)
 		pthread_cond_signal(&w->flusher_cond);
-		return 0;
-	}
-	if (w->syncing || w->durable_lsn >= w->written_lsn)
-		return 0;
 	int64_t grace = w->opt.batch_window_ns / 4 > 100000 ? w->opt.batch_window_ns / 4 : 100000;
-	int64_t now = now_ns();
-	if (now - w->last_flush_ns < w->opt.batch_window_ns + grace)
-		return 0;
-	w->last_flush_ns = now;
-	w->batch_takeovers++;
-	return leader_sync_locked(w);
+	int64_t limit = w->opt.batch_window_ns + grace;
+	for (;;) {
+		if (w->error != 0)
+			return WAL_ESHUTDOWN;
+		if (w->unsynced_since_ns == 0)
+			return 0;
+		int64_t now = now_ns();
+		if (now - w->unsynced_since_ns < limit)
+			return 0;
+		if (!w->syncing) {
+			w->last_flush_ns = now;
+			w->batch_takeovers++;
+			return leader_sync_locked(w);
+		}
+		pthread_cond_wait(&w->synced, &w->lock);
+	}
 }
 
 /* flusher_main - under WAL_SYNC_BATCH: sync what appends left behind, at most once per window. */
@@ -916,6 +927,8 @@ int wal_append(struct wal *w, const void *data, size_t len, uint64_t *lsn_out)
 	w->seg.used += fp;
 	w->next_lsn = lsn + 1;
 	w->written_lsn = lsn;
+	if (w->unsynced_since_ns == 0)
+		w->unsynced_since_ns = now_ns();
 	w->appends++;
 	w->bytes += len;
 	if (w->opt.sync_policy == WAL_SYNC_ALWAYS)

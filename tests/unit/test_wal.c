@@ -13,6 +13,7 @@
 #include "wal_format.h"
 
 #include <dirent.h>
+#include <stdatomic.h>
 #include <time.h>
 
 /* ---- Record format ---- */
@@ -369,6 +370,66 @@ static void batch_bound_holds_when_appends_stop(void **state)
 	assert_true(syncs <= 100000000 / window + 3);
 	assert_int_equal(wal_close(w), 0);
 	pthread_mutex_destroy(&t.lock);
+	scratch_free(dir);
+}
+
+/* Backpressure: a batch append is not acknowledged while a record written more than 1.25 windows ago
+ * is covered by no started sync. Here one sync stalls for 300 ms (a slow disk, or a flusher the
+ * machine does not run); appends written after it began must stop being acknowledged long before it
+ * ends — they wait for it and then sync themselves — instead of piling up unsynced for its whole
+ * length. The 100 ms margin (20 windows) absorbs a loaded machine's scheduling delays. */
+struct stall_hook {
+	atomic_int armed;
+	_Atomic int64_t began, ended;
+};
+
+static int stall_hook_fn(void *arg, int fd, enum wal_sync_target what)
+{
+	struct stall_hook *h = arg;
+	int one = 1;
+	if (what == WAL_SYNC_SEGMENT && atomic_compare_exchange_strong(&h->armed, &one, 0)) {
+		atomic_store(&h->began, mono_ns());
+		struct timespec ts = {0, 300000000};
+		nanosleep(&ts, NULL);
+		atomic_store(&h->ended, mono_ns());
+	}
+	return wal_sync_fd(fd, what);
+}
+
+static void batch_append_waits_for_a_stalled_sync(void **state)
+{
+	(void)state;
+	char *dir = scratch_dir();
+	struct wal_options o;
+	struct stall_hook h = {.armed = 0, .began = 0, .ended = 0};
+	struct wal *w = NULL;
+	struct wal_stats st;
+	unsigned char buf[64];
+
+	wal_options_init(&o);
+	o.sync_policy = WAL_SYNC_BATCH;
+	o.batch_window_ns = 5000000; /* 5 ms */
+	o.sync_hook = stall_hook_fn;
+	o.sync_hook_arg = &h;
+	assert_int_equal(wal_open(dir, &o, &w, NULL), 0);
+	fill_pattern(buf, sizeof(buf), 3);
+	atomic_store(&h.armed, 1);
+	int64_t start = mono_ns();
+	uint64_t acked_in_stall = 0, acked = 0;
+	while (mono_ns() - start < 600000000) {
+		assert_int_equal(wal_append(w, buf, sizeof(buf), NULL), 0);
+		acked++;
+		int64_t now = mono_ns(), began = atomic_load(&h.began);
+		if (began != 0 && atomic_load(&h.ended) == 0 && now - began > 100000000)
+			acked_in_stall++;
+		struct timespec ts = {0, 100000}; /* paced, like the catalogue's batch story */
+		nanosleep(&ts, NULL);
+	}
+	assert_true(atomic_load(&h.ended) != 0); /* the stall happened */
+	assert_int_equal(acked_in_stall, 0);
+	wal_get_stats(w, &st);
+	assert_int_equal(st.appends, acked);
+	assert_int_equal(wal_close(w), 0);
 	scratch_free(dir);
 }
 
@@ -779,6 +840,7 @@ int main(void)
 	    cmocka_unit_test(always_is_durable_when_append_returns),
 	    cmocka_unit_test(os_never_syncs_until_asked),
 	    cmocka_unit_test(batch_bound_holds_when_appends_stop),
+	    cmocka_unit_test(batch_append_waits_for_a_stalled_sync),
 	    cmocka_unit_test(group_commit_shares_syncs_among_threads),
 	    cmocka_unit_test(panic_stops_at_first_failed_sync),
 	    cmocka_unit_test(panic_under_batch_refuses_later_appends),
