@@ -9,7 +9,10 @@ work=$(mktemp -d /tmp/fsynclab-compare.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 s=$FSYNCLAB_SRC/scenarios
 status=0
-"$FSYNCLAB" compare --json "$work/table.json" "$s/kernel/fsyncgate-ext4.yaml" "$s/kernel/journal-xfs.yaml" \
+# The runs' private directories (and so their loop devices' image paths) under $work: the
+# leftover check below must see only this test's devices, not those of a test running alongside.
+mkdir "$work/tmp"
+TMPDIR=$work/tmp "$FSYNCLAB" compare --json "$work/table.json" "$s/kernel/fsyncgate-ext4.yaml" "$s/kernel/journal-xfs.yaml" \
 	"$s/keep-dirty-retry.yaml" >"$work/out" 2>"$work/err" || status=$?
 cat "$work/out"
 [ $status = 0 ] || { echo "FAIL: compare exited $status"; cat "$work/err"; exit 1; }
@@ -33,5 +36,5 @@ rc=0
 rc=0
 "$FSYNCLAB" compare "$work/missing.yaml" >/dev/null 2>"$work/err" || rc=$?
 [ $rc = 2 ] && grep -q missing.yaml "$work/err" || { echo "FAIL: a missing file must be named, exit 2 (got $rc)"; exit 1; }
-if losetup -a | grep -q fsynclab-run; then echo "FAIL: loop device left behind"; exit 1; fi
+if losetup -a | grep -qF "$work/"; then echo "FAIL: loop device left behind"; losetup -a | grep -F "$work/"; exit 1; fi
 echo "PASS: fsynclab compare"
