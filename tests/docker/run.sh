@@ -57,6 +57,10 @@ phase() { # phase NAME — prints how long the previous phase took, then the new
 # ---- 1. prerequisites ------------------------------------------------------------------------------
 [ "$(id -u)" -eq 0 ] || skip "needs root (it starts its own dockerd and runs debootstrap)"
 [ -c /dev/fuse ] || skip "this machine has no /dev/fuse to pass to the container"
+# dockerd needs a cgroup filesystem; a chroot without /sys/fs/cgroup has none (dockerd would stop
+# with "Devices cgroup isn't mounted"), and there is nothing this test could start instead.
+grep -qE ' - cgroup2? ' /proc/self/mountinfo ||
+	skip "no cgroup filesystem is mounted (a chroot without /sys/fs/cgroup?): dockerd cannot start here"
 [ -f "$src/docker/Dockerfile" ] || fail "no docker/Dockerfile under $src"
 # The host's fsynclab (the build under test) is the reference for the catalogue's verdicts.
 fsynclab=${FSYNCLAB:-$src/build/harness/fsynclab}
