@@ -8,7 +8,7 @@
 #   scripts/quickstart.sh build  build only (no install, no tests)
 #
 # Packages come from scripts/packages.d/*.txt (one per line, # comments). Needs root for apt-get and
-# for FUSE/loop mounts; run it with sudo on a fresh Debian 12 machine.
+# for FUSE/loop mounts; run it as root on a fresh Debian 12 machine (which may have no sudo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -21,6 +21,11 @@ install_packages() {
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 	done
 	if [ "${#missing[@]}" -gt 0 ]; then
+		if [ "$(id -u)" -ne 0 ]; then
+			echo "quickstart.sh: ${#missing[@]} Debian packages are missing (${missing[*]});" \
+				"installing them needs root: run this as root, or with sudo" >&2
+			exit 1
+		fi
 		echo "== installing ${#missing[@]} Debian packages: ${missing[*]}"
 		export DEBIAN_FRONTEND=noninteractive
 		apt-get update -qq
