@@ -70,7 +70,8 @@ function(apps_case script case)
 endfunction()
 
 foreach(case lmdb-fsync-eio lmdb-writeback-eio lmdb-fsync-enospc leveldb-fsync-eio leveldb-writeback-eio
-        leveldb-fsync-enospc sqlite-rollback-fsync-eio sqlite-rollback-writeback-eio sqlite-rollback-fsync-enospc
+        leveldb-fsync-enospc sqlite-rollback-fsync-eio
+        sqlite-rollback-extra-fsync-eio sqlite-rollback-writeback-eio sqlite-rollback-fsync-enospc
         sqlite-wal-fsync-eio sqlite-wal-writeback-eio sqlite-wal-fsync-enospc)
   apps_case(driver_case.sh ${case})
 endforeach()

@@ -7,7 +7,9 @@
 # the pass/fail tally of its checks.
 #
 # Environment: FSYNCLAB (the built binary), FSYNCLAB_SRC (source tree), FSYNCLAB_BUILD (build tree),
-# set by ctest (tests/CMakeLists.txt); APPS_KEEP=1 keeps the temporary directory for a post-mortem.
+# set by ctest (tests/CMakeLists.txt); APPS_KEEP=1 keeps the temporary directory for a post-mortem;
+# APPS_NAMESPACE=durable|posix mounts with that --namespace rule instead of the profile's (to see
+# what a power cut's undone names change: the pinned outcomes are the profile's).
 
 set -u
 
@@ -144,18 +146,16 @@ apps_finish() {
 
 # ---- the fsynclab mount of a test --------------------------------------------------------------
 
-# fsl_mount [mount options...] — mount $APPS_TMP/backing at $APPS_TMP/mnt (MNT); the unmount is
-# deferred. Skips the test when this build's fsynclab cannot mount (placeholder).
+# fsl_mount [mount options...] — mount $APPS_TMP/backing at $APPS_TMP/mnt (MNT), with the profile's
+# namespace rule (a power cut undoes unsynced creates, renames, unlinks) unless APPS_NAMESPACE says
+# otherwise; the unmount is deferred. Skips the test when this build's fsynclab cannot mount (placeholder).
 fsl_mount() {
 	[ -x "$FSYNCLAB" ] || apps_die "fsynclab binary not found at $FSYNCLAB"
 	BACKING=$APPS_TMP/backing
 	MNT=$APPS_TMP/mnt
 	mkdir -p "$BACKING" "$MNT" || apps_die "mkdir failed"
 	chmod 755 "$BACKING" "$MNT"
-	# --namespace durable: the outcomes pinned here predate namespace durability (issue 8), under
-	# which a power cut also undoes unsynced creates, renames and unlinks (SQLite's unsynced
-	# journal delete, PostgreSQL's postmaster.pid); re-pin with the profile's rule, then drop it.
-	if ! "$FSYNCLAB" mount --namespace durable "$@" "$BACKING" "$MNT" >"$APPS_TMP/mount.log" 2>&1; then
+	if ! "$FSYNCLAB" mount ${APPS_NAMESPACE:+--namespace "$APPS_NAMESPACE"} "$@" "$BACKING" "$MNT" >"$APPS_TMP/mount.log" 2>&1; then
 		if grep -q "not implemented" "$APPS_TMP/mount.log"; then
 			apps_skip "this build's 'fsynclab mount' is a placeholder"
 		fi

@@ -12,6 +12,7 @@
 #   pg.sh create SOCKDIR               CREATE TABLE kv(k text primary key, v text)
 #   pg.sh insert SOCKDIR FROM COUNT    one INSERT per transaction; "ack KEY" per acknowledged commit;
 #                                      exits non-zero (psql's status) at the first failed statement
+#   pg.sh ready SOCKDIR                whether the server accepts connections (SELECT 1)
 #   pg.sh checkpoint SOCKDIR           CHECKPOINT (exit status: psql's)
 #   pg.sh relpath SOCKDIR              the table's data file, relative to DATADIR (base/DBOID/RELFILENODE)
 #   pg.sh verify SOCKDIR FROM COUNT    "present|missing|wrong KEY" lines and a summary
@@ -124,6 +125,10 @@ insert)
 		printf "INSERT INTO kv VALUES ('%s', %s);\n\\\\echo ack %s\n" "$k" "$(value_sql "$k")" "$k"
 	done | psql_run "$sock" -f -
 	;;
+ready)
+	[ $# -eq 1 ] || die "usage: pg.sh ready SOCKDIR"
+	psql_run "$1" -At -c "SELECT 1" >/dev/null
+	;;
 checkpoint)
 	[ $# -eq 1 ] || die "usage: pg.sh checkpoint SOCKDIR"
 	psql_run "$1" -c CHECKPOINT
@@ -152,6 +157,6 @@ verify)
 	echo "verify present=$present missing=$missing wrong=$wrong"
 	;;
 *)
-	die "unknown command: '${cmd}' (init|server|start|stop|create|insert|checkpoint|relpath|verify)"
+	die "unknown command: '${cmd}' (init|server|start|stop|create|ready|insert|checkpoint|relpath|verify)"
 	;;
 esac

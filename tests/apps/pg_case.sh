@@ -46,11 +46,11 @@ case_def() {
 # that depend on timing are left out (Redis everysec: how many writes land before the background
 # fsync fails). docs/apps.md explains each line.
 PINNED='
-pg-checkpoint-writeback-eio@ext4-ordered  fault_hits=1 trigger_rc=2 panic=yes reinitialized=yes later_ok=yes acked=90 failed=0 acked_after_fail=0 lost=0 false_failures=0 vanished=0 wrong=0 corrupt=no
-pg-checkpoint-writeback-eio@ext4-data     fault_hits=1 trigger_rc=0 panic=no reinitialized=no later_ok=yes acked=90 failed=0 acked_after_fail=0 lost=8 false_failures=0 vanished=8 wrong=0 corrupt=no
-pg-checkpoint-writeback-eio@btrfs         fault_hits=1 trigger_rc=2 panic=yes reinitialized=yes later_ok=yes acked=90 failed=0 acked_after_fail=0 lost=0 false_failures=0 vanished=0 wrong=0 corrupt=no
-pg-checkpoint-fsync-enospc@ext4-ordered   fault_hits=1 trigger_rc=2 panic=yes reinitialized=yes later_ok=yes acked=90 failed=0 acked_after_fail=0 lost=0 false_failures=0 vanished=0 wrong=0 corrupt=no
-pg-wal-fsync-eio@ext4-ordered             fault_hits=1 trigger_rc=2 panic=yes reinitialized=yes later_ok=yes acked=90 failed=1 acked_after_fail=10 lost=0 false_failures=1 vanished=0 wrong=0 corrupt=no
+pg-checkpoint-writeback-eio@ext4-ordered  fault_hits=1 trigger_rc=2 panic=yes reinitialized=yes later_ok=yes stale_pid=yes acked=90 failed=0 acked_after_fail=0 lost=0 false_failures=0 vanished=0 wrong=0 corrupt=no
+pg-checkpoint-writeback-eio@ext4-data     fault_hits=1 trigger_rc=0 panic=no reinitialized=no later_ok=yes stale_pid=yes acked=90 failed=0 acked_after_fail=0 lost=8 false_failures=0 vanished=8 wrong=0 corrupt=no
+pg-checkpoint-writeback-eio@btrfs         fault_hits=1 trigger_rc=2 panic=yes reinitialized=yes later_ok=yes stale_pid=yes acked=90 failed=0 acked_after_fail=0 lost=0 false_failures=0 vanished=0 wrong=0 corrupt=no
+pg-checkpoint-fsync-enospc@ext4-ordered   fault_hits=1 trigger_rc=2 panic=yes reinitialized=yes later_ok=yes stale_pid=yes acked=90 failed=0 acked_after_fail=0 lost=0 false_failures=0 vanished=0 wrong=0 corrupt=no
+pg-wal-fsync-eio@ext4-ordered             fault_hits=1 trigger_rc=2 panic=yes reinitialized=yes later_ok=yes stale_pid=yes acked=90 failed=1 acked_after_fail=10 lost=0 false_failures=1 vanished=0 wrong=0 corrupt=no
 '
 
 [ $# -ge 1 ] && [ $# -le 2 ] || {
@@ -69,11 +69,24 @@ chown postgres: "$T/sock" "$T/log" "$MNT/pg" || apps_die "chown to postgres fail
 DATA=$MNT/pg/data
 LOG=$T/log/postgres.log
 
-# pg_start — start the server; its postmaster PID goes to $pid and on the cleanup stack, so the
-# EXIT trap stops it by PID whatever happens.
+# pg_start — start the server as a child of this shell (pg.sh server execs the postmaster, so $! is
+# its PID), wait until it accepts connections (60 s); its PID goes to $pid and on the cleanup stack,
+# so the EXIT trap stops it by PID whatever happens. A child, not a daemon (pg_ctl start): the
+# apps_stop_pid that ends it also reaps it. A daemonized postmaster would be reparented to PID 1,
+# which in a container may never reap it; the zombie's PID still answers kill(pid, 0), and the
+# postmaster.pid that the power cut restores (its unlink at shutdown is never fsynced) would then
+# name a "running" postmaster and make the restart fail — a test artifact: after a real power cut
+# that PID does not exist, and PostgreSQL removes the stale lock file and starts.
 pg_start() {
-	pid=$("$PG" start "$DATA" "$T/sock" "$LOG") || return 1
+	"$PG" server "$DATA" "$T/sock" >>"$LOG" 2>&1 &
+	pid=$!
 	apps_defer "apps_stop_pid $pid QUIT 30"
+	local deadline=$((SECONDS + 60))
+	until "$PG" ready "$T/sock" >/dev/null 2>&1; do
+		apps_alive "$pid" || return 1
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 0.1
+	done
 }
 
 apps_log "initdb on the mount"
@@ -116,12 +129,15 @@ total=$((BASE + MORE + 2 * LATER))
 apps_log "stop (immediate), power cut, start: crash recovery"
 apps_stop_pid "$pid" QUIT 30
 fsl reboot >/dev/null
+# The power cut undoes the unsynced unlink of postmaster.pid at the stop: a stale lock file naming a
+# PID that no longer exists, which PostgreSQL removes at start (names undone at power cut).
+[ -e "$DATA/postmaster.pid" ] && stale_pid=yes || stale_pid=no
 pg_start || apps_die "postgres did not start after the reboot: $(tail -n 5 "$LOG")"
 "$PG" verify "$T/sock" 0 "$total" >"$T/after.out" 2>&1 || apps_log "verify after reboot failed"
 tail -n 1 "$T/after.out" | sed 's/^/    /' >&2
 apps_stop_pid "$pid" INT 30
 
-observed="fault_hits=$hits trigger_rc=$trigger_rc panic=$panic reinitialized=$reinit later_ok=$later_ok $(apps_outcome "$T/put1.out $T/put2.out $T/put3.out" "$T/put2.out" "$T/before.out" "$T/after.out")"
+observed="fault_hits=$hits trigger_rc=$trigger_rc panic=$panic reinitialized=$reinit later_ok=$later_ok stale_pid=$stale_pid $(apps_outcome "$T/put1.out $T/put2.out $T/put3.out" "$T/put2.out" "$T/before.out" "$T/after.out")"
 if [ "${APPS_EXPLORE:-0}" = 1 ]; then
 	echo "observed: $observed"
 	grep -E 'PANIC|ERROR|FATAL|WARNING|redo|reinit' "$LOG" | sed 's/^/    log: /'

@@ -5,8 +5,9 @@
  * Options: --journal delete|truncate|persist|wal (journal_mode, default delete: the rollback
  * journal), --exclusive (locking_mode=EXCLUSIVE: in WAL mode the wal-index lives in heap memory, not
  * in a shared mmap of test.db-shm), --checkpoint N (WAL: wal_autocheckpoint in pages; default
- * SQLite's 1000). synchronous=FULL always: each INSERT is its own transaction and
- * sqlite3_step() returning SQLITE_DONE is SQLite's promise of durability.
+ * SQLite's 1000), --synchronous full|extra (default full; EXTRA also fsyncs the directory after
+ * deleting a rollback journal, which makes the commit itself durable). Each INSERT is its own
+ * transaction and sqlite3_step() returning SQLITE_DONE is SQLite's promise of durability.
  * Verify opens the database, runs PRAGMA integrity_check (anything but "ok", or SQLITE_CORRUPT /
  * SQLITE_NOTADB from any statement, is reported as corruption), then reads every key.
  */
@@ -177,8 +178,9 @@ static int verify_all(sqlite3 *db, const struct driver_args *a)
 
 int main(int argc, char **argv)
 {
-	static const char *const valued[] = {"--journal", "--checkpoint", NULL};
+	static const char *const valued[] = {"--journal", "--checkpoint", "--synchronous", NULL};
 	const char *journal = "delete";
+	const char *synchronous = "full";
 	char path[4096], sql[128], msg[512];
 	long checkpoint = -1;
 	struct driver_args a;
@@ -198,6 +200,13 @@ int main(int argc, char **argv)
 			if (strcmp(journal, "delete") != 0 && strcmp(journal, "truncate") != 0 &&
 			    strcmp(journal, "persist") != 0 && strcmp(journal, "wal") != 0) {
 				fprintf(stderr, "%s: unknown journal mode: '%s'\n", prog, journal);
+				free(a.extra);
+				return DRIVER_EXIT_USAGE;
+			}
+		} else if (strcmp(opt, "--synchronous") == 0) {
+			synchronous = a.extra[++i];
+			if (strcmp(synchronous, "full") != 0 && strcmp(synchronous, "extra") != 0) {
+				fprintf(stderr, "%s: unknown synchronous level: '%s'\n", prog, synchronous);
 				free(a.extra);
 				return DRIVER_EXIT_USAGE;
 			}
@@ -237,7 +246,8 @@ int main(int argc, char **argv)
 		if (exec_sql(db, sql, "journal_mode") != SQLITE_OK)
 			goto out_open_failed;
 	}
-	if (exec_sql(db, "PRAGMA synchronous=FULL", "synchronous") != SQLITE_OK)
+	snprintf(sql, sizeof(sql), "PRAGMA synchronous=%s", synchronous);
+	if (exec_sql(db, sql, "synchronous") != SQLITE_OK)
 		goto out_open_failed;
 	if (checkpoint >= 0) {
 		snprintf(sql, sizeof(sql), "PRAGMA wal_autocheckpoint=%ld", checkpoint);
