@@ -177,7 +177,8 @@ static int lo_stat(struct fsl_fs *fs, struct lo_inode *inode, struct stat *st)
 	if (S_ISREG(st->st_mode) && fs->cache_emulate) {
 		struct timespec mtime;
 
-		st->st_size = (off_t)pagecache_size(&inode->pc, (uint64_t)st->st_size);
+		/* Not pagecache_size(): a writeback finishing since the fstatat above makes it stale. */
+		st->st_size = (off_t)pagecache_size_fd(&inode->pc, inode->fd, (uint64_t)st->st_size);
 		if (pagecache_mtime(&inode->pc, &mtime) &&
 		    (mtime.tv_sec > st->st_mtim.tv_sec ||
 		     (mtime.tv_sec == st->st_mtim.tv_sec && mtime.tv_nsec > st->st_mtim.tv_nsec)))

@@ -770,6 +770,22 @@ uint64_t pagecache_size(struct pagecache_inode *pi, uint64_t backing_size)
 	return size;
 }
 
+uint64_t pagecache_size_fd(struct pagecache_inode *pi, int fd, uint64_t backing_size)
+{
+	uint64_t size = backing_size;
+	struct stat st;
+
+	pthread_mutex_lock(&pi->lock);
+	if (pi->size_valid) {
+		if (pi->size > size)
+			size = pi->size;
+	} else if (fstat(fd, &st) == 0) {
+		size = (uint64_t)st.st_size;
+	}
+	pthread_mutex_unlock(&pi->lock);
+	return size;
+}
+
 /* ---- Power cut, queries, status ---- */
 
 bool pagecache_drop_all(struct pagecache *pc, struct pagecache_inode *pi)

@@ -173,6 +173,15 @@ void pagecache_forget_mtime(struct pagecache_inode *pi);
 /* pagecache_size - the file's size as applications see it, given the backing file's size. */
 uint64_t pagecache_size(struct pagecache_inode *pi, uint64_t backing_size);
 
+/*
+ * pagecache_size_fd - pagecache_size() for a BACKING_SIZE read from FD before the call, safe against
+ * a writeback completing in between: that writeback grew the backing file and then stopped caching
+ * the size, so the caller's BACKING_SIZE would be stale and too small. When no size is cached, FD
+ * is stat'ed again under the inode's lock (which the writeback holds). Falls back to BACKING_SIZE if
+ * that fstat fails.
+ */
+uint64_t pagecache_size_fd(struct pagecache_inode *pi, int fd, uint64_t backing_size);
+
 /* pagecache_drop_all - power cut: forget every page, dirty or not, and the in-memory size.
  * Returns true if anything was dropped. */
 bool pagecache_drop_all(struct pagecache *pc, struct pagecache_inode *pi);

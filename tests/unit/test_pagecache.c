@@ -404,6 +404,26 @@ static void test_partial_write_merges_with_disk(void **state)
 	fixture_free(f);
 }
 
+/* A stat that read the backing file's size just before a writeback finished: that writeback grew the
+ * disk to the cached size and stopped caching it, so the size read before is stale. The size must
+ * still be the one applications wrote (a short size made the kernel shrink i_size: reads hit EOF). */
+static void test_size_after_writeback_race(void **state)
+{
+	struct fixture *f = fixture_new("ext4-ordered", false);
+
+	(void)state;
+	assert_int_equal(pagecache_write(&f->pc, &f->pi, f->fd, "Z", 1, 3 * BS), 1);
+	uint64_t stale = (uint64_t)disk_size(f); /* the stat's fstat, before the writeback */
+	assert_int_equal(stale, 0);
+	assert_int_equal(pagecache_writeback_inode(&f->pc, &f->pi, f->fd, "f", NULL), 0);
+	assert_int_equal(disk_size(f), 3 * BS + 1);
+	assert_int_equal(pagecache_size_fd(&f->pi, f->fd, stale), 3 * BS + 1);
+	/* While the size is cached, the larger of the two wins, as pagecache_size() does. */
+	assert_int_equal(pagecache_write(&f->pc, &f->pi, f->fd, "Z", 1, 5 * BS), 1);
+	assert_int_equal(pagecache_size_fd(&f->pi, f->fd, (uint64_t)disk_size(f)), 5 * BS + 1);
+	fixture_free(f);
+}
+
 static void test_truncate_drops_pages_past_the_end(void **state)
 {
 	struct fixture *f = fixture_new("ext4-ordered", false);
@@ -462,6 +482,7 @@ int main(void)
 	    cmocka_unit_test(test_misdirected_lands_on_neighbour),
 	    cmocka_unit_test(test_rule_on_one_block_spares_the_others),
 	    cmocka_unit_test(test_partial_write_merges_with_disk),
+	    cmocka_unit_test(test_size_after_writeback_race),
 	    cmocka_unit_test(test_truncate_drops_pages_past_the_end),
 	    cmocka_unit_test(test_status_lists_dirty_and_failed_pages),
 	};
