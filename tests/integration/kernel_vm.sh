@@ -4,7 +4,8 @@
 # This machine's kernel has no device-mapper, so the dm backend (dm-error, dm-flakey) is checked
 # under Debian's stock kernel (linux-image-amd64) booted by qemu-system-x86_64 with TCG:
 #   - the kernel package is fetched with `apt-get download` and unpacked with `dpkg -x` into a cache
-#     directory under the build tree (never installed on the host);
+#     directory, /var/cache/fsynclab-vm by default, so that a fresh clone (CI) does not download it
+#     again (never installed on the host; runs take turns with a lock while unpacking);
 #   - a small initramfs (busybox-static + the kernel modules the tests need, in dependency order
 #     from `modprobe --show-depends`) mounts the host root read-only over virtio-9p, mounts
 #     proc/sys/dev/tmpfs inside it, and chroots into it to run kernel_vm_guest.sh, which uses the
@@ -13,7 +14,7 @@
 # The qemu process is started by this script, recorded by PID and killed by PID on any exit.
 #
 # Usage: kernel_vm.sh [TEST_KERNEL_DM] — the path of the built test_kernel_dm, run in the guest too.
-# Environment: FSYNCLAB_BUILD (cache dir parent; default a temp dir), FSYNCLAB_VM_TIMEOUT (seconds,
+# Environment: FSYNCLAB_VM_CACHE (cache dir; default /var/cache/fsynclab-vm), FSYNCLAB_VM_TIMEOUT (seconds,
 # default 420). Exit 0 = every case passed, 1 = a case failed or the VM did not finish, 77 = skipped
 # (not root, or a tool missing: install scripts/packages.d/kernel.txt).
 set -euo pipefail
@@ -50,8 +51,10 @@ trap cleanup EXIT
 trap "exit 1" INT TERM HUP
 
 # --- the kernel: Debian's linux-image-amd64, downloaded once into a cache -----------------------
-cache=${FSYNCLAB_BUILD:-$work}/vm-kernel
+cache=${FSYNCLAB_VM_CACHE:-/var/cache/fsynclab-vm}
 mkdir -p "$cache"
+exec 9>"$cache/.lock"
+flock 9 # another run may be unpacking the same package: wait for it
 image_pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-/{print $2; exit}') || true
 if [ -z "$image_pkg" ]; then
 	apt-get update -qq >/dev/null 2>&1 || true
@@ -71,6 +74,7 @@ if [ ! -f "$root/.unpacked" ]; then
 	depmod -b "$root" "$kver"
 	touch "$root/.unpacked"
 fi
+flock -u 9
 kver=$(ls "$root/lib/modules")
 vmlinuz=$root/boot/vmlinuz-$kver
 echo "== kernel $kver from $image_pkg"
