@@ -1346,10 +1346,15 @@ static int step_read(struct run *r, const struct scenario_step *st)
 /* ---- Steps: the bad day ---- */
 
 /* freeze - SIGSTOP PID and wait until it is stopped (no request in flight). */
-static void freeze(pid_t pid)
+static void freeze(struct run *r, pid_t pid, double *t_sent)
 {
 	if (kill(pid, SIGSTOP) < 0)
 		return;
+	/* The workload stops at its next return to user space, microseconds from now: it can neither
+	 * acknowledge nor sync after this moment. (Not the moment the wait below confirms it: its
+	 * first poll usually comes too early and the 2 ms sleep would be counted as loss window.) */
+	if (t_sent)
+		*t_sent = now_ms(r);
 	for (int i = 0; i < 500; i++) {
 		int status;
 		pid_t w = waitpid(pid, &status, WNOHANG | WUNTRACED);
@@ -1374,15 +1379,17 @@ static void kill_started(struct started *s)
 static int step_reboot(struct run *r, const struct scenario_step *st)
 {
 	(void)st;
+	double t_stop = -1;
 	if (r->wl_alive)
-		freeze(r->wl.pid);
+		freeze(r, r->wl.pid, &t_stop);
 	for (size_t i = 0; i < r->n_started; i++)
 		if (r->started[i].pid && kill(-r->started[i].pid, SIGSTOP) < 0 && errno != ESRCH)
 			return fail(r, "cannot stop '%s': %s", r->started[i].name, strerror(errno));
 	/* From the workload's point of view the power fails now: frozen, it can neither acknowledge
 	 * nor sync any more. The loss window is measured to this moment, not to the end of the
-	 * control round trips below (which take longer on a loaded machine). */
-	double t_frozen = now_ms(r);
+	 * control round trips below (which take longer on a loaded machine): for the workload, the
+	 * moment its SIGSTOP was sent. */
+	double t_frozen = t_stop >= 0 ? t_stop : now_ms(r);
 	wl_drain(r);
 	refresh_status(r, false);
 	char err[256];
