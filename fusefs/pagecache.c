@@ -372,12 +372,13 @@ out:
 	return ret;
 }
 
-void pagecache_write_through(struct pagecache *pc, struct pagecache_inode *pi, const void *buf, size_t len,
-                             uint64_t off)
+/*
+ * cached_pages_overlay - lay BUF (or zeros when BUF is NULL) over the cached pages that overlap
+ * [off, end), leaving their state alone; pages not in the cache are not created. Caller holds pi->lock.
+ */
+static void cached_pages_overlay(struct pagecache_inode *pi, uint64_t bs, uint64_t off, uint64_t end,
+                                 const void *buf)
 {
-	uint64_t bs = pc->cfg.block_size, end = off + len;
-
-	pthread_mutex_lock(&pi->lock);
 	for (size_t i = page_lower_bound(pi, off / bs); i < pi->npages; i++) {
 		struct page *p = pi->pages[i];
 		uint64_t pstart = p->index * bs, from, to;
@@ -386,8 +387,20 @@ void pagecache_write_through(struct pagecache *pc, struct pagecache_inode *pi, c
 			break;
 		from = pstart > off ? pstart : off;
 		to = pstart + bs < end ? pstart + bs : end;
-		memcpy(p->data + (from - pstart), (const uint8_t *)buf + (from - off), to - from);
+		if (buf)
+			memcpy(p->data + (from - pstart), (const uint8_t *)buf + (from - off), to - from);
+		else
+			memset(p->data + (from - pstart), 0, to - from);
 	}
+}
+
+void pagecache_write_through(struct pagecache *pc, struct pagecache_inode *pi, const void *buf, size_t len,
+                             uint64_t off)
+{
+	uint64_t bs = pc->cfg.block_size, end = off + len;
+
+	pthread_mutex_lock(&pi->lock);
+	cached_pages_overlay(pi, bs, off, end, buf);
 	if (pi->size_valid && end > pi->size)
 		pi->size = end;
 	pthread_mutex_unlock(&pi->lock);
@@ -719,16 +732,7 @@ void pagecache_zero_range(struct pagecache *pc, struct pagecache_inode *pi, uint
 	uint64_t bs = pc->cfg.block_size, end = off + len;
 
 	pthread_mutex_lock(&pi->lock);
-	for (size_t i = page_lower_bound(pi, off / bs); i < pi->npages; i++) {
-		struct page *p = pi->pages[i];
-		uint64_t pstart = p->index * bs, from, to;
-
-		if (pstart >= end)
-			break;
-		from = pstart > off ? pstart : off;
-		to = pstart + bs < end ? pstart + bs : end;
-		memset(p->data + (from - pstart), 0, to - from);
-	}
+	cached_pages_overlay(pi, bs, off, end, NULL);
 	pthread_mutex_unlock(&pi->lock);
 }
 
