@@ -29,6 +29,7 @@
 #include "control.h"
 #include "duration.h"
 #include "ops.h"
+#include "wire.h"
 
 /* The background flusher: the emulation of the kernel's dirty_expire writeback. */
 struct flusher {
@@ -280,6 +281,11 @@ int daemon_run(const struct daemon_config *cfg, int ready_fd)
 		goto out;
 	}
 	mounted = true;
+	rc = wire_tap_install(fs->se, true);
+	if (rc < 0) {
+		ready_report(&ready_fd, "error: FUSE protocol tap: %s\n", strerror(-rc));
+		goto out;
+	}
 	handlers = (struct control_handlers){
 	    .ctx = fs, .reboot = daemon_reboot, .sync = daemon_sync, .status = daemon_status};
 	rc = control_server_start(cfg->mnt, fs->faults, &handlers, &ctl);

@@ -39,10 +39,12 @@
 #include <linux/openat2.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include "effects.h"
+#include "wire.h"
 
 /* ---- Inodes ---- */
 
@@ -382,6 +384,57 @@ static void lo_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
 
 /* ---- Attributes ---- */
 
+/* The caller of REQ has GID as its filesystem group or a supplementary group (when unknown: yes). */
+static bool lo_caller_in_group(fuse_req_t req, gid_t gid)
+{
+	gid_t groups[256];
+	int n;
+
+	if (fuse_req_ctx(req)->gid == gid)
+		return true;
+	n = fuse_req_getgroups(req, 256, groups);
+	if (n < 0)
+		return true;
+	for (int i = 0; i < n && i < 256; i++)
+		if (groups[i] == gid)
+			return true;
+	return false;
+}
+
+/*
+ * The setuid/setgid clearing the kernel leaves to us (FUSE_HANDLE_KILLPRIV_V2, see wire.h): when
+ * the request says the caller lacks CAP_FSETID, a write, truncate or open(O_TRUNC) clears setuid,
+ * and setgid if the file is group-executable or (Linux 6.2+, as the VFS does since) the caller is
+ * not in the file's group. 0 or -errno.
+ */
+static int lo_kill_suidgid(struct fsl_fs *fs, fuse_req_t req, struct lo_inode *inode)
+{
+	char proc[64];
+	struct stat st;
+	mode_t kill = 0;
+	int rc;
+
+	if (!wire_request_kill_suidgid())
+		return 0;
+	if (fstatat(inode->fd, "", &st, AT_EMPTY_PATH) != 0)
+		return -errno;
+	if (st.st_mode & S_ISUID)
+		kill |= S_ISUID;
+	if ((st.st_mode & S_ISGID) &&
+	    ((st.st_mode & S_IXGRP) || (fs->sgid_needs_group && !lo_caller_in_group(req, st.st_gid))))
+		kill |= S_ISGID;
+	if (!kill)
+		return 0;
+	lo_proc_path(inode, proc, sizeof(proc));
+	if (chmod(proc, st.st_mode & 07777 & ~kill) != 0)
+		return -errno;
+	/* The kernel still caches the old mode: attributes only (a negative offset), no page lock. */
+	rc = fuse_lowlevel_notify_inval_inode(fs->se, lo_nodeid(fs, inode), -1, 0);
+	if (rc < 0 && rc != -ENOENT)
+		fprintf(stderr, "fsynclab: invalidate attributes: %s\n", strerror(-rc));
+	return 0;
+}
+
 static void lo_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fsl_fs *fs = fs_of(req);
@@ -431,6 +484,8 @@ static void lo_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 	if (valid & FUSE_SET_ATTR_SIZE) {
 		lo_path(fs, inode, path, sizeof(path));
 		rc = fault_call(fs, FAULT_OP_TRUNCATE, path, (uint64_t)attr->st_size, 0);
+		if (rc == 0)
+			rc = lo_kill_suidgid(fs, req, inode);
 		if (rc < 0)
 			goto out_err;
 		if (fs->ns)
@@ -951,10 +1006,13 @@ static struct lo_file *lo_file_new(struct fsl_fs *fs, struct lo_inode *inode, in
 }
 
 /* O_TRUNC on open: truncate the backing file and the cache. Returns 0 or -errno. */
-static int lo_open_truncate(struct fsl_fs *fs, struct lo_inode *inode, int fd, const char *path)
+static int lo_open_truncate(struct fsl_fs *fs, fuse_req_t req, struct lo_inode *inode, int fd,
+                            const char *path)
 {
 	int rc = fault_call(fs, FAULT_OP_TRUNCATE, path, 0, 0);
 
+	if (rc == 0)
+		rc = lo_kill_suidgid(fs, req, inode);
 	if (rc < 0)
 		return rc;
 	if (fs->ns)
@@ -1022,7 +1080,7 @@ static void lo_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	if (rc == 0)
 		rc = lo_do_lookup(req, parent, name, &e);
 	if (rc == 0 && (fi->flags & O_TRUNC))
-		rc = lo_open_truncate(fs, lo_inode_of(req, e.ino), fd, path);
+		rc = lo_open_truncate(fs, req, lo_inode_of(req, e.ino), fd, path);
 	if (rc < 0) {
 		if (close(fd) != 0)
 			fprintf(stderr, "fsynclab: close: %s\n", strerror(errno));
@@ -1066,7 +1124,7 @@ static void lo_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		goto out_err;
 	}
 	if (fi->flags & O_TRUNC) {
-		rc = lo_open_truncate(fs, inode, fd, path);
+		rc = lo_open_truncate(fs, req, inode, fd, path);
 		if (rc < 0) {
 			if (close(fd) != 0)
 				fprintf(stderr, "fsynclab: close: %s\n", strerror(errno));
@@ -1218,6 +1276,8 @@ static void lo_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	int rc;
 
 	rc = fs_check_writable(fs);
+	if (rc == 0)
+		rc = lo_kill_suidgid(fs, req, inode);
 	if (rc < 0)
 		goto out_err;
 	lo_path(fs, inode, path, sizeof(path));
@@ -1555,6 +1615,17 @@ const struct fuse_lowlevel_ops fsl_ops = {
 
 /* ---- Whole-filesystem actions (control plane, flusher, unmount) ---- */
 
+/* The running kernel is MAJOR.MINOR or newer. */
+static bool kernel_at_least(int major, int minor)
+{
+	struct utsname u;
+	int ma = 0, mi = 0;
+
+	if (uname(&u) != 0 || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+		return true;
+	return ma > major || (ma == major && mi >= minor);
+}
+
 int fsl_fs_init(struct fsl_fs *fs, const char *backing)
 {
 	struct stat st;
@@ -1582,6 +1653,7 @@ int fsl_fs_init(struct fsl_fs *fs, const char *backing)
 		goto out_close;
 	}
 	atomic_init(&fs->state, FS_STATE_OK);
+	fs->sgid_needs_group = kernel_at_least(6, 2);
 	return 0;
 out_close:
 	if (close(fs->root.fd) != 0)
@@ -1822,6 +1894,10 @@ json_t *fsl_status_json(struct fsl_fs *fs)
 	               pagecache_errors_json(&fs->pc));
 	if (st && fs->ns)
 		json_object_set_new(st, "namespace", namespace_status_json(fs->ns));
+	if (st)
+		json_object_set_new(st, "fuse",
+		                    json_pack("{s:b, s:o}", "killpriv_v2", wire_killpriv_v2(), "requests",
+		                              wire_requests_json()));
 out:
 	json_decref(files);
 	if (all)

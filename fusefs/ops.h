@@ -60,7 +60,8 @@ struct fsl_fs {
 	bool backing_sync;      /* fsync reaches the backing file */
 	const struct profile *profile;
 	uint32_t block_size;
-	double timeout; /* entry and attribute timeout given to the kernel */
+	double timeout;        /* entry and attribute timeout given to the kernel */
+	bool sgid_needs_group; /* Linux 6.2+: a write by a non-member clears setgid (see lo_kill_suidgid) */
 	struct fault_table *faults;
 	struct pagecache pc;
 	struct namespace *ns; /* pending namespace operations (emulate mode); NULL: names durable at once */
