@@ -418,34 +418,39 @@ int kernel_backend_reboot(struct kernel_backend *kb)
 
 static int dm_drop_writes(struct kernel_backend *kb);
 
-int kernel_backend_power_cut(struct kernel_backend *kb)
+int kernel_backend_power_cut_begin(struct kernel_backend *kb)
 {
 	char msg[256];
-	int64_t id = 0;
+	int64_t id;
+
+	kb->cut_rule_id = 0;
+	if (kb->dm_name[0])
+		return dm_drop_writes(kb);
+	json_t *rule = json_pack("{s:s, s:s, s:s}", "op", "write", "path", kb->image_name, "effect", "lost");
+	if (!rule)
+		return set_err(kb, -ENOMEM, "out of memory");
+	id = control_client_inject(kb->fuse_mnt, rule, msg, sizeof(msg));
+	json_decref(rule);
+	if (id < 0)
+		return set_err(kb, (int)id, "power cut: cannot arm the lost-writes rule: %s", msg);
+	kb->cut_rule_id = id;
+	return 0;
+}
+
+int kernel_backend_power_cut_finish(struct kernel_backend *kb)
+{
+	char msg[256];
 	int rc;
-	if (kb->dm_name[0]) {
-		rc = dm_drop_writes(kb);
-		if (rc < 0)
-			return rc;
-	} else {
-		json_t *rule =
-		    json_pack("{s:s, s:s, s:s}", "op", "write", "path", kb->image_name, "effect", "lost");
-		if (!rule)
-			return set_err(kb, -ENOMEM, "out of memory");
-		id = control_client_inject(kb->fuse_mnt, rule, msg, sizeof(msg));
-		json_decref(rule);
-		if (id < 0)
-			return set_err(kb, (int)id, "power cut: cannot arm the lost-writes rule: %s", msg);
-	}
 	int unmount_rc = kernel_backend_unmount(kb);
 	char reason[sizeof(kb->err)];
 	memcpy(reason, kb->err, sizeof(reason));
 	if (kb->dm_name[0])
 		rc = kernel_dm_restore(kb);
 	else
-		rc = control_client_clear(kb->fuse_mnt, (uint64_t)id, msg, sizeof(msg)) < 0
+		rc = control_client_clear(kb->fuse_mnt, (uint64_t)kb->cut_rule_id, msg, sizeof(msg)) < 0
 		         ? set_err(kb, -EIO, "power cut: cannot clear the lost-writes rule: %s", msg)
 		         : 0;
+	kb->cut_rule_id = 0;
 	if (unmount_rc < 0) {
 		memcpy(kb->err, reason, sizeof(reason));
 		return unmount_rc;
@@ -456,6 +461,13 @@ int kernel_backend_power_cut(struct kernel_backend *kb)
 	if (rc < 0)
 		return set_err(kb, rc, "drop_caches: %s", strerror(-rc));
 	return kernel_backend_mount(kb);
+}
+
+int kernel_backend_power_cut(struct kernel_backend *kb)
+{
+	int rc = kernel_backend_power_cut_begin(kb);
+
+	return rc < 0 ? rc : kernel_backend_power_cut_finish(kb);
 }
 
 /* ---- Setup and teardown ------------------------------------------------------------------------ */

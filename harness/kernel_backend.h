@@ -97,6 +97,7 @@ struct kernel_backend {
 	char dm_name[64];       /* the dm device's name, "" when none */
 	char fs_dev[96];        /* what mkfs and mount use: loop_dev or /dev/mapper/dm_name */
 	uint64_t dev_sectors;   /* size of the loop device in 512-byte sectors */
+	int64_t cut_rule_id;    /* the lost-writes rule of a power cut in progress (0: none) */
 	int loop_fd;            /* held open while attached; -1 otherwise */
 	bool loop_direct_io;    /* the kernel accepted direct I/O on the image */
 	bool inner_mounted;     /* the inner fs is mounted at inner_mnt */
@@ -178,6 +179,14 @@ int kernel_backend_reboot(struct kernel_backend *kb);
  * closed their files (unmount would be busy). Returns 0 or -errno (kb->err).
  */
 int kernel_backend_power_cut(struct kernel_backend *kb);
+
+/*
+ * kernel_backend_power_cut_begin / _finish - the same power cut in two steps, for a caller that
+ * must look at the image at the instant of the cut: after _begin every write is lost (so the
+ * image holds its final content), _finish unmounts, restores and mounts again. 0 or -errno.
+ */
+int kernel_backend_power_cut_begin(struct kernel_backend *kb);
+int kernel_backend_power_cut_finish(struct kernel_backend *kb);
 
 /*
  * kernel_backend_teardown - inner fs, then the loop device (LOOP_CLR_FD), then the inner mount
