@@ -4,7 +4,8 @@
  * Start: resolve BACKING, build the fault table and the page cache, create the FUSE session
  * (never the writeback cache: see ops.c), mount, start the control server with our handlers
  * (reboot = power cut, sync = write back everything, status), write the pid file next to the
- * control socket, start the background flusher, and tell `fsynclab mount` we are ready.
+ * control socket, start the background flusher (age-based and dirty-threshold writeback), and
+ * tell `fsynclab mount` we are ready.
  *
  * Run: libfuse's multi-threaded session loop until the kernel says the mount is gone (umount)
  * or a signal asks us to stop.
@@ -31,49 +32,110 @@
 #include "ops.h"
 #include "wire.h"
 
-/* The background flusher: the emulation of the kernel's dirty_expire writeback. */
+/*
+ * The background flusher, the emulation of the kernel's flusher threads: it writes back pages
+ * dirty for longer than --writeback-interval (dirty_expire), and, woken by a writer whose write
+ * took the dirty pages over the background threshold (dirty_background), writes back the oldest
+ * inodes until they are below it again, so the writer does not pay for it (the writer is
+ * throttled only over the dirty limit). Runs in emulate mode even with --writeback-interval never.
+ */
 struct flusher {
 	struct fsl_fs *fs;
-	int64_t interval_ns;
+	int64_t interval_ns; /* DURATION_NEVER: no age-based writeback */
 	pthread_t thread;
 	pthread_mutex_t lock;
-	pthread_cond_t cond; /* signalled to stop */
+	pthread_cond_t cond; /* signalled to stop, or to write back in the background */
 	bool stop;           /* protected by lock */
+	bool woken;          /* protected by lock: a writer crossed the background threshold */
 	bool running;
 };
+
+/* An absolute CLOCK_REALTIME time NS from now, for pthread_cond_timedwait. */
+static struct timespec flusher_deadline(int64_t ns)
+{
+	struct timespec t = {0};
+
+	if (clock_gettime(CLOCK_REALTIME, &t) != 0)
+		return t;
+	t.tv_nsec += ns % 1000000000;
+	t.tv_sec += ns / 1000000000 + t.tv_nsec / 1000000000;
+	t.tv_nsec %= 1000000000;
+	return t;
+}
+
+/* The page cache's wake_background: a writer crossed the background threshold. */
+static void flusher_wake(void *arg)
+{
+	struct flusher *fl = arg;
+
+	pthread_mutex_lock(&fl->lock);
+	fl->woken = true;
+	pthread_cond_signal(&fl->cond);
+	pthread_mutex_unlock(&fl->lock);
+}
 
 static void *flusher_main(void *arg)
 {
 	struct flusher *fl = arg;
+	struct fsl_fs *fs = fl->fs;
+	bool periodic = fl->interval_ns != DURATION_NEVER;
 	/* Wake often enough that a page is written back soon after it expires. */
-	int64_t tick = fl->interval_ns / 4;
+	int64_t tick = periodic ? fl->interval_ns / 4 : 1000000000;
+	int64_t next_tick;
 
 	if (tick < 5000000)
 		tick = 5000000;
 	if (tick > 1000000000)
 		tick = 1000000000;
+	next_tick = pagecache_now_ns() + tick;
 	pthread_mutex_lock(&fl->lock);
 	while (!fl->stop) {
-		struct timespec until;
+		bool background;
 
-		if (clock_gettime(CLOCK_REALTIME, &until) != 0)
-			break;
-		until.tv_nsec += tick % 1000000000;
-		until.tv_sec += tick / 1000000000 + until.tv_nsec / 1000000000;
-		until.tv_nsec %= 1000000000;
-		pthread_cond_timedwait(&fl->cond, &fl->lock, &until);
+		if (!fl->woken) {
+			if (periodic) {
+				struct timespec until = flusher_deadline(next_tick - pagecache_now_ns());
+
+				pthread_cond_timedwait(&fl->cond, &fl->lock, &until);
+			} else {
+				pthread_cond_wait(&fl->cond, &fl->lock);
+			}
+		}
 		if (fl->stop)
 			break;
+		background = fl->woken;
+		fl->woken = false;
 		pthread_mutex_unlock(&fl->lock);
-		if (atomic_load(&fl->fs->state) == FS_STATE_OK &&
-		    fsl_writeback_all(fl->fs, fl->interval_ns, false) < 0)
-			fprintf(stderr, "fsynclab: background writeback: out of memory\n");
+		if (atomic_load(&fs->state) == FS_STATE_OK && background) {
+			unsigned written = 0;
+
+			/* Rearm first: a write during this pass wakes us for another one. */
+			pagecache_background_rearm(&fs->pc);
+			if (pagecache_over_background(&fs->pc) && fsl_writeback_background(fs, &written) < 0)
+				fprintf(stderr, "fsynclab: background writeback: out of memory\n");
+			if (written == 0 && pagecache_over_background(&fs->pc)) {
+				/* Nothing could be written (failing pages stay dirty): no busy retry. */
+				struct timespec until = flusher_deadline(100000000);
+
+				pthread_mutex_lock(&fl->lock);
+				while (!fl->stop && pthread_cond_timedwait(&fl->cond, &fl->lock, &until) == 0)
+					;
+				pthread_mutex_unlock(&fl->lock);
+			}
+		}
+		if (periodic && pagecache_now_ns() >= next_tick) {
+			next_tick = pagecache_now_ns() + tick;
+			if (atomic_load(&fs->state) == FS_STATE_OK &&
+			    fsl_writeback_all(fs, fl->interval_ns, false) < 0)
+				fprintf(stderr, "fsynclab: background writeback: out of memory\n");
+		}
 		pthread_mutex_lock(&fl->lock);
 	}
 	pthread_mutex_unlock(&fl->lock);
 	return NULL;
 }
 
+/* Start the flusher thread for FS and hand the page cache its wake-up. Returns 0 or -errno. */
 static int flusher_start(struct flusher *fl, struct fsl_fs *fs, int64_t interval_ns)
 {
 	int rc;
@@ -81,8 +143,9 @@ static int flusher_start(struct flusher *fl, struct fsl_fs *fs, int64_t interval
 	fl->fs = fs;
 	fl->interval_ns = interval_ns;
 	fl->stop = false;
+	fl->woken = false;
 	fl->running = false;
-	if (interval_ns == DURATION_NEVER)
+	if (interval_ns == DURATION_NEVER && !fs->cache_emulate)
 		return 0;
 	rc = pthread_mutex_init(&fl->lock, NULL);
 	if (rc != 0)
@@ -99,15 +162,20 @@ static int flusher_start(struct flusher *fl, struct fsl_fs *fs, int64_t interval
 		return -rc;
 	}
 	fl->running = true;
+	/* No FUSE request runs yet (the session loop starts later), so no writer reads these yet. */
+	fs->pc.cfg.wake_arg = fl;
+	fs->pc.cfg.wake_background = flusher_wake;
 	return 0;
 }
 
+/* Stop the flusher (after the session loop: no writer can wake it any more). */
 static void flusher_stop(struct flusher *fl)
 {
 	int rc;
 
 	if (!fl->running)
 		return;
+	fl->fs->pc.cfg.wake_background = NULL;
 	pthread_mutex_lock(&fl->lock);
 	fl->stop = true;
 	pthread_cond_signal(&fl->cond);

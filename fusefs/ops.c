@@ -488,6 +488,9 @@ static void lo_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 			rc = lo_kill_suidgid(fs, req, inode);
 		if (rc < 0)
 			goto out_err;
+		/* No writeback I/O may land behind the truncate (it would extend the file again). */
+		if (fs->cache_emulate)
+			pagecache_writeback_block(&fs->pc, &inode->pc);
 		if (fs->ns)
 			rc = namespace_truncate(fs->ns, file ? file->fd : -1, inode->fd, path,
 			                        (uint64_t)attr->st_size);
@@ -495,10 +498,12 @@ static void lo_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 			rc = (file ? ftruncate(file->fd, attr->st_size) : truncate(proc, attr->st_size)) != 0
 			         ? -errno
 			         : 0;
+		if (rc == 0 && fs->cache_emulate)
+			pagecache_truncate(&fs->pc, &inode->pc, (uint64_t)attr->st_size);
+		if (fs->cache_emulate)
+			pagecache_writeback_unblock(&fs->pc, &inode->pc);
 		if (rc < 0)
 			goto out_err;
-		if (fs->cache_emulate)
-			pagecache_truncate(&fs->pc, &inode->pc, (uint64_t)attr->st_size);
 	}
 	if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
 		struct timespec tv[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_nsec = UTIME_OMIT}};
@@ -1015,15 +1020,17 @@ static int lo_open_truncate(struct fsl_fs *fs, fuse_req_t req, struct lo_inode *
 		rc = lo_kill_suidgid(fs, req, inode);
 	if (rc < 0)
 		return rc;
+	if (fs->cache_emulate)
+		pagecache_writeback_block(&fs->pc, &inode->pc); /* no writeback lands behind it */
 	if (fs->ns)
 		rc = namespace_truncate(fs->ns, fd, inode->fd, path, 0);
 	else if (ftruncate(fd, 0) != 0)
 		rc = -errno;
-	if (rc < 0)
-		return rc;
-	if (fs->cache_emulate)
+	if (rc == 0 && fs->cache_emulate)
 		pagecache_truncate(&fs->pc, &inode->pc, 0);
-	return 0;
+	if (fs->cache_emulate)
+		pagecache_writeback_unblock(&fs->pc, &inode->pc);
+	return rc;
 }
 
 static void lo_fill_open_reply(struct fuse_file_info *fi, struct lo_file *file)
@@ -1286,11 +1293,15 @@ static void lo_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	    size, (uint64_t)off, fs->block_size, &plan);
 	if (rc < 0)
 		goto out_err;
-	if (!fs->cache_emulate || file->direct) {
-		/* Straight to the backing file; O_DIRECT also keeps cached pages coherent. */
+	if (!fs->cache_emulate) {
 		rc = write_plan(file->fd, &plan);
-		if (rc == 0 && fs->cache_emulate)
+	} else if (file->direct) {
+		/* Straight to the backing file, no writeback landing behind it; cached pages follow. */
+		pagecache_writeback_block(&fs->pc, &inode->pc);
+		rc = write_plan(file->fd, &plan);
+		if (rc == 0)
 			pagecache_write_through(&fs->pc, &inode->pc, plan.data, plan.len, plan.offset);
+		pagecache_writeback_unblock(&fs->pc, &inode->pc);
 	} else if (plan.len) {
 		n = pagecache_write(&fs->pc, &inode->pc, file->fd, plan.data, plan.len, plan.offset);
 		rc = n < 0 ? (int)n : 0;
@@ -1299,7 +1310,10 @@ static void lo_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	if (rc < 0)
 		goto out_err;
 	if (fs->cache_emulate && pagecache_over_limit(&fs->pc)) {
-		/* Too much dirty memory: the writer pays for writeback, like balance_dirty_pages(). */
+		/*
+		 * Dirty and writeback pages over the hard limit: the background flusher is behind, so the
+		 * writer pays for writeback, like balance_dirty_pages(). Below it, only the flusher writes.
+		 */
 		struct pagecache_wb_result res;
 		int wfd = file->writable ? file->fd : lo_open_for_writeback(inode);
 
@@ -1419,7 +1433,12 @@ static void lo_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 		lo_path(fs, inode, path, sizeof(path));
 		rc = fault_call(fs, FAULT_OP_FALLOCATE, path, (uint64_t)offset, (uint64_t)length);
 	}
-	if (rc == 0 && fallocate(file->fd, mode, offset, length) != 0)
+	if (rc < 0)
+		goto out;
+	/* A hole punched on disk must not be written over by a writeback already in flight. */
+	if (fs->cache_emulate)
+		pagecache_writeback_block(&fs->pc, &inode->pc);
+	if (fallocate(file->fd, mode, offset, length) != 0)
 		rc = -errno;
 	if (rc == 0 && fs->cache_emulate) {
 		if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE))
@@ -1427,6 +1446,9 @@ static void lo_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 		if (!(mode & FALLOC_FL_KEEP_SIZE))
 			pagecache_note_size(&inode->pc, (uint64_t)(offset + length));
 	}
+	if (fs->cache_emulate)
+		pagecache_writeback_unblock(&fs->pc, &inode->pc);
+out:
 	fuse_reply_err(req, -rc);
 }
 
@@ -1822,6 +1844,29 @@ int fsl_reboot(struct fsl_fs *fs)
 	return 0;
 }
 
+/* Write back INODE's dirty pages through a descriptor of its own (and fdatasync it). Pages written. */
+static unsigned fsl_writeback_one(struct fsl_fs *fs, struct lo_inode *inode, bool sync_backing)
+{
+	struct pagecache_wb_result res;
+	char path[PATH_MAX];
+	int fd;
+
+	lo_path(fs, inode, path, sizeof(path));
+	fd = lo_open_for_writeback(inode);
+	if (fd < 0) {
+		pagecache_record_error(&fs->pc, path, "writeback", -fd, -1);
+		return 0;
+	}
+	if (pagecache_writeback_inode(&fs->pc, &inode->pc, fd, path, &res) < 0)
+		fprintf(stderr, "fsynclab: background writeback of '%s' failed\n", path);
+	if (sync_backing && fdatasync(fd) != 0)
+		pagecache_record_error(&fs->pc, path, "sync", errno, -1);
+	if (close(fd) != 0)
+		fprintf(stderr, "fsynclab: close: %s\n", strerror(errno));
+	lo_notify_revert(fs, inode, &res);
+	return res.written;
+}
+
 int fsl_writeback_all(struct fsl_fs *fs, int64_t age_ns, bool sync_backing)
 {
 	size_t n;
@@ -1832,25 +1877,9 @@ int fsl_writeback_all(struct fsl_fs *fs, int64_t age_ns, bool sync_backing)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		struct lo_inode *inode = all[i];
-		struct pagecache_wb_result res;
-		char path[PATH_MAX];
-		int fd;
 
-		if (inode->type != S_IFREG || !pagecache_has_dirty(&inode->pc, now, age_ns))
-			continue;
-		lo_path(fs, inode, path, sizeof(path));
-		fd = lo_open_for_writeback(inode);
-		if (fd < 0) {
-			pagecache_record_error(&fs->pc, path, "writeback", -fd, -1);
-			continue;
-		}
-		if (pagecache_writeback_inode(&fs->pc, &inode->pc, fd, path, &res) < 0)
-			fprintf(stderr, "fsynclab: background writeback of '%s' failed\n", path);
-		if (sync_backing && fdatasync(fd) != 0)
-			pagecache_record_error(&fs->pc, path, "sync", errno, -1);
-		if (close(fd) != 0)
-			fprintf(stderr, "fsynclab: close: %s\n", strerror(errno));
-		lo_notify_revert(fs, inode, &res);
+		if (inode->type == S_IFREG && pagecache_has_dirty(&inode->pc, now, age_ns))
+			fsl_writeback_one(fs, inode, sync_backing);
 	}
 	fsl_put_inodes(fs, all, n);
 	/* The periodic journal commit (AGE_NS = the interval), or sync/unmount (0): names too. */
@@ -1861,6 +1890,48 @@ int fsl_writeback_all(struct fsl_fs *fs, int64_t age_ns, bool sync_backing)
 		    namespace_commit_older(fs->ns, age_ns) < 0)
 			pagecache_record_error(&fs->pc, "", "sync", EIO, -1);
 	}
+	return 0;
+}
+
+/* An inode with dirty pages, and since when: the background pass writes the oldest first. */
+struct fsl_dirty_inode {
+	int64_t since;
+	struct lo_inode *inode;
+};
+
+static int fsl_dirty_inode_cmp(const void *a, const void *b)
+{
+	int64_t x = ((const struct fsl_dirty_inode *)a)->since,
+	        y = ((const struct fsl_dirty_inode *)b)->since;
+
+	return (x > y) - (x < y);
+}
+
+int fsl_writeback_background(struct fsl_fs *fs, unsigned *written)
+{
+	size_t n, ndirty = 0;
+	struct lo_inode **all = fsl_collect_inodes(fs, &n);
+	struct fsl_dirty_inode *dirty;
+
+	*written = 0;
+	if (!all)
+		return -ENOMEM;
+	dirty = calloc(n ? n : 1, sizeof(*dirty));
+	if (!dirty) {
+		fsl_put_inodes(fs, all, n);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int64_t since = all[i]->type == S_IFREG ? pagecache_dirtied_when(&all[i]->pc) : INT64_MAX;
+
+		if (since != INT64_MAX)
+			dirty[ndirty++] = (struct fsl_dirty_inode){.since = since, .inode = all[i]};
+	}
+	qsort(dirty, ndirty, sizeof(*dirty), fsl_dirty_inode_cmp);
+	for (size_t i = 0; i < ndirty && pagecache_over_background(&fs->pc); i++)
+		*written += fsl_writeback_one(fs, dirty[i].inode, false);
+	free(dirty);
+	fsl_put_inodes(fs, all, n);
 	return 0;
 }
 

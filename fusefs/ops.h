@@ -96,6 +96,14 @@ int fsl_reboot(struct fsl_fs *fs);
  */
 int fsl_writeback_all(struct fsl_fs *fs, int64_t age_ns, bool sync_backing);
 
+/*
+ * fsl_writeback_background - the dirty pages crossed the background threshold: write back inodes
+ * with dirty pages, oldest first, until they are below it. No journal commit, no backing fsync
+ * (data writeback only, as the kernel's background writeback). *WRITTEN: pages written.
+ * Errors are recorded, not returned (0 or -ENOMEM).
+ */
+int fsl_writeback_background(struct fsl_fs *fs, unsigned *written);
+
 /* fsl_status_json - the status object of control.h (without "rules"). */
 json_t *fsl_status_json(struct fsl_fs *fs);
 

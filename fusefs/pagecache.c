@@ -9,8 +9,10 @@
  *              file size (which a write past the end extends before anything is on disk).
  *   writeback  (fsync, the background flusher, the dirty limit, sync, unmount) writes each DIRTY
  *              page to disk. Before each page the `writeback` fault rules are asked; a page that
- *              passes joins a run of contiguous pages written with one pwritev(). A page that
- *              fires gets the rule's effect:
+ *              passes joins a run of contiguous pages written with one pwritev(). While its I/O
+ *              is in flight the page is under WRITEBACK (the kernel's PG_writeback): its data is
+ *              frozen, a write to it waits for the I/O (stable pages), a read sees it. A page
+ *              that fires gets the rule's effect:
  *                errno        the page's writeback fails: the page takes the profile's fate
  *                             (FAILED = marked clean but kept, so reads still show the new data
  *                             although the disk has the old; REVERT = dropped, reads show the
@@ -20,15 +22,33 @@
  *                             DIVERGED: clean, kept, and reads show the intended data until a
  *                             power cut reveals what the disk really holds
  *              A page written as asked is dropped from the cache: the disk now holds it.
- *   power cut  drops every page, DIRTY, FAILED or DIVERGED alike, and the in-memory size.
+ *   power cut  drops every page, DIRTY, FAILED or DIVERGED alike, and the in-memory size. I/O
+ *              already in flight completes first (it reached the disk before the cut).
+ *
+ * Dirty thresholds, after the kernel's dirty_background_ratio and dirty_ratio: a write that takes
+ * the DIRTY bytes over the background threshold (half the dirty limit unless configured) wakes the
+ * background flusher (cfg.wake_background), which writes back off the writer's path; only when
+ * DIRTY plus WRITEBACK bytes exceed the dirty limit is the writer throttled (pagecache_over_limit:
+ * its caller writes back itself).
  *
  * The error seen by fsync is therefore exactly Linux's: the writeback error goes into the
  * inode's errseq_t, and each open file reports it once (or, with --legacy-errors, the first
  * caller consumes it).
  *
- * Locking: one mutex per inode (pagecache_inode.lock) protects its pages and size; it is held
- * across the backing-file I/O of a writeback, so a write racing a writeback simply waits. The
- * error log has its own lock; the dirty byte count is atomic.
+ * Locking: one mutex per inode (pagecache_inode.lock) protects its pages, their states and the
+ * size. It is NOT held across the backing-file I/O of a writeback. A writeback goes in batches:
+ * under the lock it picks a run of DIRTY pages (asking the rules per page), marks them WRITEBACK
+ * and counts the batch in io_inflight; it unlocks, writes, relocks and gives each page its fate,
+ * then broadcasts wb_done. A WRITEBACK page is never changed or freed by anyone else, so the
+ * batch's page pointers stay valid while unlocked. Waiting on wb_done (under the lock):
+ *   - a write touching a WRITEBACK page waits for it, then dirties it again with the new data;
+ *   - a writeback waits at its end for pages other callers had under writeback (fsync reports
+ *     their errors, as filemap_write_and_wait does);
+ *   - truncate, zero-range, write-through and the power cut first block new batches
+ *     (wb_blocked) and wait for io_inflight to reach 0, so no late write lands behind them;
+ *     pagecache_writeback_block() lets a caller extend that over its own backing-file change.
+ * The error log and the page pool have their own locks; the dirty and writeback byte counts are
+ * atomic.
  */
 #include "pagecache.h"
 
@@ -65,6 +85,10 @@ int pagecache_init(struct pagecache *pc, const struct pagecache_config *cfg)
 	if (pc->cfg.block_size < 512 || (pc->cfg.block_size & (pc->cfg.block_size - 1)))
 		return -EINVAL;
 	atomic_init(&pc->dirty_bytes, 0);
+	atomic_init(&pc->writeback_bytes, 0);
+	atomic_init(&pc->background_woken, false);
+	if (!pc->cfg.dirty_background)
+		pc->cfg.dirty_background = pc->cfg.dirty_limit / 2;
 	pc->errors = calloc(PAGECACHE_MAX_ERRORS, sizeof(*pc->errors));
 	if (!pc->errors)
 		return -ENOMEM;
@@ -137,19 +161,52 @@ int pagecache_inode_init(struct pagecache_inode *pi)
 	atomic_init(&pi->wb_err, 0);
 	atomic_init(&pi->legacy_err, 0);
 	rc = pthread_mutex_init(&pi->lock, NULL);
+	if (rc != 0)
+		return -rc;
+	rc = pthread_cond_init(&pi->wb_done, NULL);
+	if (rc != 0)
+		pthread_mutex_destroy(&pi->lock);
 	return -rc;
 }
 
-/* Free every page; the caller holds pi->lock (or owns pi exclusively). */
+/*
+ * Move page P to state S, keeping the DIRTY and WRITEBACK counts (the inode's and the cache's) in
+ * step. Caller holds pi->lock.
+ */
+static void page_set_state_locked(struct pagecache *pc, struct pagecache_inode *pi, struct page *p,
+                                  enum page_state s)
+{
+	uint64_t bs = pc->cfg.block_size;
+
+	if (p->state == s)
+		return;
+	if (p->state == PAGE_DIRTY) {
+		pi->ndirty--;
+		atomic_fetch_sub(&pc->dirty_bytes, bs);
+	} else if (p->state == PAGE_WRITEBACK) {
+		pi->nwriteback--;
+		atomic_fetch_sub(&pc->writeback_bytes, bs);
+	}
+	if (s == PAGE_DIRTY) {
+		pi->ndirty++;
+		atomic_fetch_add(&pc->dirty_bytes, bs);
+	} else if (s == PAGE_WRITEBACK) {
+		pi->nwriteback++;
+		atomic_fetch_add(&pc->writeback_bytes, bs);
+	}
+	p->state = s;
+}
+
+/* Free every page; the caller holds pi->lock with no I/O in flight (or owns pi exclusively). */
 static bool drop_pages_locked(struct pagecache *pc, struct pagecache_inode *pi)
 {
 	bool any = pi->npages > 0;
 
-	for (size_t i = 0; i < pi->npages; i++)
+	for (size_t i = 0; i < pi->npages; i++) {
+		page_set_state_locked(pc, pi, pi->pages[i], PAGE_CLEAN);
 		page_free(pc, pi->pages[i]);
-	atomic_fetch_sub(&pc->dirty_bytes, (uint64_t)pi->ndirty * pc->cfg.block_size);
+	}
 	pi->npages = 0;
-	pi->ndirty = 0;
 	return any;
 }
 
@@ -159,7 +216,44 @@ void pagecache_inode_fini(struct pagecache *pc, struct pagecache_inode *pi)
 	free(pi->pages);
 	pi->pages = NULL;
 	pi->cap = 0;
+	pthread_cond_destroy(&pi->wb_done);
 	pthread_mutex_destroy(&pi->lock);
+}
+
+/* ---- Waiting for writeback I/O ---- */
+
+/*
+ * Keep new writeback batches from starting and wait for those in flight (their pages are then
+ * out of WRITEBACK). Caller holds pi->lock; undo with io_resume_locked().
+ */
+static void io_quiesce_locked(struct pagecache_inode *pi)
+{
+	pi->wb_blocked++;
+	while (pi->io_inflight > 0)
+		pthread_cond_wait(&pi->wb_done, &pi->lock);
+}
+
+/* The end of io_quiesce_locked(): batches may start again once nobody blocks them. */
+static void io_resume_locked(struct pagecache_inode *pi)
+{
+	if (--pi->wb_blocked == 0)
+		pthread_cond_broadcast(&pi->wb_done);
+}
+
+void pagecache_writeback_block(struct pagecache *pc, struct pagecache_inode *pi)
+{
+	(void)pc;
+	pthread_mutex_lock(&pi->lock);
+	io_quiesce_locked(pi);
+	pthread_mutex_unlock(&pi->lock);
+}
+
+void pagecache_writeback_unblock(struct pagecache *pc, struct pagecache_inode *pi)
+{
+	(void)pc;
+	pthread_mutex_lock(&pi->lock);
+	io_resume_locked(pi);
+	pthread_mutex_unlock(&pi->lock);
 }
 
 /* ---- Page lookup in the sorted array ---- */
@@ -196,6 +290,36 @@ static int page_insert_at(struct pagecache_inode *pi, size_t pos, struct page *p
 	pi->pages[pos] = p;
 	pi->npages++;
 	return 0;
+}
+
+/*
+ * Position of the first page in WRITEBACK with index in [FIRST, LAST], or pi->npages when there is
+ * none. Caller holds pi->lock.
+ */
+static size_t page_find_writeback(const struct pagecache_inode *pi, uint64_t first, uint64_t last)
+{
+	size_t pos;
+
+	if (pi->nwriteback == 0)
+		return pi->npages;
+	for (pos = page_lower_bound(pi, first); pos < pi->npages && pi->pages[pos]->index <= last; pos++)
+		if (pi->pages[pos]->state == PAGE_WRITEBACK)
+			return pos;
+	return pi->npages;
+}
+
+/*
+ * Wait until no page with index in [FIRST, LAST] is under writeback, page by page in index order
+ * (a page picked again after this walk passed it is not waited for). Caller holds pi->lock.
+ */
+static void wait_on_writeback_locked(struct pagecache_inode *pi, uint64_t first, uint64_t last)
+{
+	size_t pos;
+
+	while ((pos = page_find_writeback(pi, first, last)) < pi->npages) {
+		first = pi->pages[pos]->index;
+		pthread_cond_wait(&pi->wb_done, &pi->lock);
+	}
 }
 
 /* Read up to LEN bytes at OFF from FD, zero-filling past end of file. Returns 0 or -errno. */
@@ -316,6 +440,8 @@ ssize_t pagecache_write(struct pagecache *pc, struct pagecache_inode *pi, int fd
 	if (len == 0)
 		return 0;
 	pthread_mutex_lock(&pi->lock);
+	/* Stable pages: a page whose writeback is in flight is not changed under it; wait for it. */
+	wait_on_writeback_locked(pi, off / bs, (end - 1) / bs);
 	rc = ensure_size_locked(pi, fd);
 	if (rc < 0) {
 		ret = rc;
@@ -336,7 +462,7 @@ ssize_t pagecache_write(struct pagecache *pc, struct pagecache_inode *pi, int fd
 				goto out;
 			}
 			p->index = idx;
-			p->state = PAGE_DIRTY;
+			p->state = PAGE_CLEAN; /* made DIRTY below, once it is in the array */
 			if (from != pstart || to != pstart + bs) {
 				/* Partly covered: start from what the file holds (zeros past its end). */
 				rc = pread_full(fd, p->data, bs, pstart);
@@ -352,13 +478,8 @@ ssize_t pagecache_write(struct pagecache *pc, struct pagecache_inode *pi, int fd
 				ret = rc;
 				goto out;
 			}
-			pi->ndirty++;
-			atomic_fetch_add(&pc->dirty_bytes, bs);
-		} else if (p->state != PAGE_DIRTY) {
-			p->state = PAGE_DIRTY;
-			pi->ndirty++;
-			atomic_fetch_add(&pc->dirty_bytes, bs);
 		}
+		page_set_state_locked(pc, pi, p, PAGE_DIRTY);
 		memcpy(p->data + (from - pstart), (const uint8_t *)buf + (from - off), to - from);
 		if (to > pi->size)
 			pi->size = to;
@@ -369,6 +490,10 @@ ssize_t pagecache_write(struct pagecache *pc, struct pagecache_inode *pi, int fd
 		pi->mtime_valid = true;
 out:
 	pthread_mutex_unlock(&pi->lock);
+	/* Over the background threshold: wake the flusher (once until it rearms), do no I/O here. */
+	if (ret > 0 && pc->cfg.wake_background && pagecache_over_background(pc) &&
+	    !atomic_exchange(&pc->background_woken, true))
+		pc->cfg.wake_background(pc->cfg.wake_arg);
 	return ret;
 }
 
@@ -400,9 +525,11 @@ void pagecache_write_through(struct pagecache *pc, struct pagecache_inode *pi, c
 	uint64_t bs = pc->cfg.block_size, end = off + len;
 
 	pthread_mutex_lock(&pi->lock);
+	io_quiesce_locked(pi);
 	cached_pages_overlay(pi, bs, off, end, buf);
 	if (pi->size_valid && end > pi->size)
 		pi->size = end;
+	io_resume_locked(pi);
 	pthread_mutex_unlock(&pi->lock);
 }
 
@@ -469,16 +596,33 @@ int pagecache_file_check(struct pagecache *pc, struct pagecache_inode *pi, uint3
 
 /* ---- Writeback ---- */
 
-/* A run of contiguous pages on its way to one pwritev(). */
-struct wb_run {
-	struct iovec iov[64];
-	size_t first; /* position in pi->pages of the run's first page */
-	size_t n;
-	uint64_t off;
+/* The most pages one pwritev() carries (1 MiB of 4 KiB pages; IOV_MAX is 1024). */
+#define WB_RUN_MAX 256
+
+/*
+ * A writeback batch: what one trip outside the inode's lock writes. Its pages are picked under the
+ * lock and put under WRITEBACK, which keeps them in the array, unchanged, until the batch finishes.
+ */
+struct wb_batch {
+	struct page *run[WB_RUN_MAX]; /* contiguous pages no rule fired on: one pwritev() */
+	struct iovec iov[WB_RUN_MAX];
+	size_t nrun;
+	uint64_t off;          /* byte offset of run[0] */
+	struct page *fx;       /* the page after the run whose rule fired, written alone, or NULL */
+	size_t fx_len;         /* its bytes within the file */
+	struct fault_hit hit;  /* the rule that fired on fx */
+	bool need_stamp;       /* the inode had no mtime of its own: keep the backing file's */
+	struct timespec stamp; /* that mtime, read before the I/O */
+	bool stamp_valid;
+	int run_rc, fx_rc; /* the I/O's outcome: 0 or -errno */
+	bool fx_diverged;  /* fx was written with a data effect */
 };
 
-/* The fate of page at position POS whose writeback failed with ERR (negative). */
-static void page_failed_locked(struct pagecache *pc, struct pagecache_inode *pi, struct page *p, int err,
+/*
+ * The fate of page P (under writeback) whose writeback failed with ERR (negative). Returns true
+ * when the page stays cached. Caller holds pi->lock.
+ */
+static bool page_failed_locked(struct pagecache *pc, struct pagecache_inode *pi, struct page *p, int err,
                                const char *path, struct pagecache_wb_result *res, uint64_t *grow_to)
 {
 	uint64_t bs = pc->cfg.block_size;
@@ -495,33 +639,33 @@ static void page_failed_locked(struct pagecache *pc, struct pagecache_inode *pi,
 	}
 	switch (pc->cfg.profile->page_fate) {
 	case PAGE_FATE_KEEP_DIRTY:
-		break;
+		page_set_state_locked(pc, pi, p, PAGE_DIRTY);
+		return true;
 	case PAGE_FATE_FAILED_CLEAN:
-		p->state = PAGE_FAILED;
-		pi->ndirty--;
-		atomic_fetch_sub(&pc->dirty_bytes, bs);
-		break;
+		page_set_state_locked(pc, pi, p, PAGE_FAILED);
+		return true;
 	case PAGE_FATE_REVERT:
-		p->state = PAGE_FAILED; /* dropped by the caller's compaction */
-		pi->ndirty--;
-		atomic_fetch_sub(&pc->dirty_bytes, bs);
+		page_set_state_locked(pc, pi, p, PAGE_FAILED); /* dropped by the caller */
 		if (!res->reverted || p->index * bs < res->revert_start)
 			res->revert_start = p->index * bs;
 		if (!res->reverted || pend > res->revert_end)
 			res->revert_end = pend;
 		res->reverted = true;
-		break;
+		return false;
 	}
+	return true;
 }
 
-/* A page that reached the disk: DIRTY no more; kept only if the disk differs from it. */
-static void page_written_locked(struct pagecache *pc, struct pagecache_inode *pi, struct page *p,
+/*
+ * A page that reached the disk: dirty no more; kept (DIVERGED) only if the disk differs from it.
+ * Returns true when the page stays cached. Caller holds pi->lock.
+ */
+static bool page_written_locked(struct pagecache *pc, struct pagecache_inode *pi, struct page *p,
                                 bool diverged, struct pagecache_wb_result *res)
 {
 	res->written++;
-	p->state = diverged ? PAGE_DIVERGED : PAGE_CLEAN;
-	pi->ndirty--;
-	atomic_fetch_sub(&pc->dirty_bytes, pc->cfg.block_size);
+	page_set_state_locked(pc, pi, p, diverged ? PAGE_DIVERGED : PAGE_CLEAN);
+	return diverged;
 }
 
 /* Bytes of page P that belong to the file (the last page is cut at the size). */
@@ -534,128 +678,156 @@ static size_t page_len_locked(struct pagecache *pc, struct pagecache_inode *pi, 
 	return pi->size > pstart ? (size_t)(pi->size - pstart) : 0;
 }
 
-/*
- * Write the pending run with one pwritev(). On an I/O error every page in it failed (and takes
- * the profile's fate); KEEP[i] says which pages stay cached afterwards.
- */
-static void flush_run(struct pagecache *pc, struct pagecache_inode *pi, int fd, const char *path,
-                      struct wb_run *run, bool *keep, struct pagecache_wb_result *res, uint64_t *grow_to,
-                      int *first_err)
+/* Take the page at position POS out of the array and free it. Caller holds pi->lock. */
+static void page_remove_at(struct pagecache *pc, struct pagecache_inode *pi, size_t pos)
 {
-	size_t total = 0;
-	ssize_t n;
-	int rc;
-
-	if (run->n == 0)
-		return;
-	for (size_t k = 0; k < run->n; k++)
-		total += run->iov[k].iov_len;
-	do
-		n = pwritev(fd, run->iov, (int)run->n, (off_t)run->off);
-	while (n < 0 && errno == EINTR);
-	rc = n < 0 ? -errno : (size_t)n < total ? -EIO : 0;
-	for (size_t k = 0; k < run->n; k++) {
-		struct page *p = pi->pages[run->first + k];
-
-		if (rc < 0) {
-			page_failed_locked(pc, pi, p, rc, path, res, grow_to);
-			keep[run->first + k] = pc->cfg.profile->page_fate != PAGE_FATE_REVERT;
-		} else {
-			page_written_locked(pc, pi, p, false, res);
-		}
-	}
-	if (rc < 0 && !*first_err)
-		*first_err = rc;
-	run->n = 0;
+	page_free(pc, pi->pages[pos]);
+	memmove(&pi->pages[pos], &pi->pages[pos + 1], (pi->npages - pos - 1) * sizeof(*pi->pages));
+	pi->npages--;
 }
 
-int pagecache_writeback_inode(struct pagecache *pc, struct pagecache_inode *pi, int fd, const char *path,
-                              struct pagecache_wb_result *res)
+/*
+ * wb_pick_locked - the next batch of PI's DIRTY pages with index in [*NEXT, LAST]: a run of
+ * contiguous pages that no `writeback` rule fires on and, possibly ending it, one page whose rule
+ * fired. Rules are asked page by page in index order, each page once. The pages go under
+ * WRITEBACK; *NEXT moves past them. Returns false when no DIRTY page is left in range. Caller
+ * holds pi->lock.
+ */
+static bool wb_pick_locked(struct pagecache *pc, struct pagecache_inode *pi, const char *path, uint64_t *next,
+                           uint64_t last, struct wb_batch *b, struct pagecache_wb_result *res)
 {
-	uint64_t bs = pc->cfg.block_size, grow_to = 0;
-	struct pagecache_wb_result local;
-	/* keep[i]: page i stays cached after this writeback */
-	bool *keep = NULL;
-	struct wb_run run = {.n = 0};
-	struct timespec stamp = {0};
-	bool stamp_valid = false;
-	int first_err = 0, rc;
+	uint64_t bs = pc->cfg.block_size;
+	size_t pos = page_lower_bound(pi, *next);
 
-	if (!res)
-		res = &local;
-	memset(res, 0, sizeof(*res));
-	pthread_mutex_lock(&pi->lock);
-	if (pi->ndirty == 0)
-		goto out;
-	keep = malloc(pi->npages * sizeof(*keep));
-	if (!keep) {
-		first_err = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < pi->npages; i++)
-		keep[i] = pi->pages[i]->state != PAGE_DIRTY;
-	if (!pi->mtime_valid) {
-		struct stat st;
-
-		stamp_valid = fstat(fd, &st) == 0;
-		if (stamp_valid)
-			stamp = st.st_mtim;
-	}
-
-	for (size_t i = 0; i < pi->npages; i++) {
-		struct page *p = pi->pages[i];
+	b->nrun = 0;
+	b->fx = NULL;
+	while (pos < pi->npages && pi->pages[pos]->index <= last) {
+		struct page *p = pi->pages[pos];
 		uint64_t pstart = p->index * bs;
 		size_t plen;
-		struct fault_hit hit;
-		struct effect_plan plan;
 
-		if (p->state != PAGE_DIRTY)
+		if (p->state != PAGE_DIRTY) {
+			pos++;
 			continue;
+		}
 		plen = page_len_locked(pc, pi, p);
 		if (plen == 0) {
 			/* Wholly past the end of the file (truncated): nothing to write. */
 			page_written_locked(pc, pi, p, false, res);
+			page_remove_at(pc, pi, pos);
 			continue;
 		}
+		/* Not contiguous with the run (or the run is full): it starts the next batch. */
+		if (b->nrun && (b->off + b->nrun * bs != pstart || b->nrun == WB_RUN_MAX ||
+		                b->iov[b->nrun - 1].iov_len != bs))
+			break;
+		page_set_state_locked(pc, pi, p, PAGE_WRITEBACK);
+		pos++;
 		if (!pc->cfg.faults ||
-		    !fault_table_check(pc->cfg.faults, FAULT_OP_WRITEBACK, path, pstart, plen, &hit)) {
-			/* Joins the run if contiguous with it. */
-			if (run.n && (run.off + run.n * bs != pstart ||
-			              run.n == sizeof(run.iov) / sizeof(run.iov[0]) ||
-			              run.iov[run.n - 1].iov_len != bs))
-				flush_run(pc, pi, fd, path, &run, keep, res, &grow_to, &first_err);
-			if (!run.n) {
-				run.first = i;
-				run.off = pstart;
-			}
-			run.iov[run.n].iov_base = p->data;
-			run.iov[run.n].iov_len = plen;
-			run.n++;
+		    !fault_table_check(pc->cfg.faults, FAULT_OP_WRITEBACK, path, pstart, plen, &b->hit)) {
+			if (!b->nrun)
+				b->off = pstart;
+			b->run[b->nrun] = p;
+			b->iov[b->nrun].iov_base = p->data;
+			b->iov[b->nrun].iov_len = plen;
+			b->nrun++;
 			continue;
 		}
-		flush_run(pc, pi, fd, path, &run, keep, res, &grow_to, &first_err);
-		rc = effect_plan_write(&hit, p->data, plen, pstart, pc->cfg.block_size, &plan);
+		b->fx = p;
+		b->fx_len = plen;
+		break;
+	}
+	*next = pos < pi->npages ? pi->pages[pos]->index : last + 1;
+	if (!b->nrun && !b->fx)
+		return false;
+	b->need_stamp = !pi->mtime_valid;
+	return true;
+}
+
+/* wb_io - the batch's I/O, without the inode's lock: the run with one pwritev(), then fx's effect. */
+static void wb_io(struct pagecache *pc, int fd, struct wb_batch *b)
+{
+	b->run_rc = 0;
+	b->fx_rc = 0;
+	b->fx_diverged = false;
+	b->stamp_valid = false;
+	if (b->need_stamp) {
+		struct stat st;
+
+		b->stamp_valid = fstat(fd, &st) == 0;
+		if (b->stamp_valid)
+			b->stamp = st.st_mtim;
+	}
+	if (b->nrun) {
+		size_t total = 0;
+		ssize_t n;
+
+		for (size_t k = 0; k < b->nrun; k++)
+			total += b->iov[k].iov_len;
+		do
+			n = pwritev(fd, b->iov, (int)b->nrun, (off_t)b->off);
+		while (n < 0 && errno == EINTR);
+		b->run_rc = n < 0 ? -errno : (size_t)n < total ? -EIO : 0;
+	}
+	if (b->fx) {
+		uint64_t pstart = b->fx->index * pc->cfg.block_size;
+		struct effect_plan plan;
+		int rc =
+		    effect_plan_write(&b->hit, b->fx->data, b->fx_len, pstart, pc->cfg.block_size, &plan);
+
 		if (rc == 0 && plan.len)
 			rc = pwrite_full(fd, plan.data, plan.len, plan.offset);
-		if (rc < 0) {
-			page_failed_locked(pc, pi, p, rc, path, res, &grow_to);
-			keep[i] = pc->cfg.profile->page_fate != PAGE_FATE_REVERT;
-			if (!first_err)
-				first_err = rc;
-		} else {
-			page_written_locked(pc, pi, p, plan.diverged, res);
-			keep[i] = plan.diverged;
-		}
+		b->fx_rc = rc;
+		b->fx_diverged = rc == 0 && plan.diverged;
 		effect_plan_release(&plan);
 	}
-	flush_run(pc, pi, fd, path, &run, keep, res, &grow_to, &first_err);
+}
+
+/*
+ * wb_finish_locked - give each page of the batch its fate (written: dropped or DIVERGED; failed:
+ * the profile's), drop what the disk now holds, stamp the mtime, persist a failed append's size
+ * (ext4/xfs), and end the batch. Returns the batch's first error or 0. Caller holds pi->lock.
+ */
+static int wb_finish_locked(struct pagecache *pc, struct pagecache_inode *pi, int fd, const char *path,
+                            struct wb_batch *b, struct pagecache_wb_result *res)
+{
+	uint64_t grow_to = 0;
+	unsigned written = res->written;
+	int first_err = b->run_rc ? b->run_rc : b->fx_rc;
+
+	if (b->nrun) {
+		/* The run is contiguous in index, so in the array too: compact it in place. */
+		size_t pos = page_lower_bound(pi, b->run[0]->index), j = pos;
+
+		for (size_t k = 0; k < b->nrun; k++) {
+			struct page *p = b->run[k];
+			bool keep = b->run_rc < 0
+			                ? page_failed_locked(pc, pi, p, b->run_rc, path, res, &grow_to)
+			                : page_written_locked(pc, pi, p, false, res);
+
+			if (keep)
+				pi->pages[j++] = p;
+			else
+				page_free(pc, p);
+		}
+		memmove(&pi->pages[j], &pi->pages[pos + b->nrun],
+		        (pi->npages - pos - b->nrun) * sizeof(*pi->pages));
+		pi->npages -= pos + b->nrun - j;
+	}
+	if (b->fx) {
+		bool keep = b->fx_rc < 0 ? page_failed_locked(pc, pi, b->fx, b->fx_rc, path, res, &grow_to)
+		                         : page_written_locked(pc, pi, b->fx, b->fx_diverged, res);
+
+		if (!keep)
+			page_remove_at(pc, pi, page_lower_bound(pi, b->fx->index));
+	}
 
 	/*
 	 * The inode's mtime reaches the disk with the data: the time of the last write, or the mtime
 	 * the file had (a writeback is not a modification, and the kernel would see it as one).
 	 */
-	if (res->written && (pi->mtime_valid || stamp_valid)) {
-		struct timespec times[2] = {{.tv_nsec = UTIME_OMIT}, pi->mtime_valid ? pi->mtime : stamp};
+	if (res->written > written && (pi->mtime_valid || b->stamp_valid)) {
+		struct timespec times[2] = {{.tv_nsec = UTIME_OMIT}, pi->mtime_valid ? pi->mtime : b->stamp};
 
 		if (futimens(fd, times) != 0)
 			pagecache_record_error(pc, path, "writeback", errno, -1);
@@ -669,19 +841,6 @@ int pagecache_writeback_inode(struct pagecache *pc, struct pagecache_inode *pi, 
 		    ftruncate(fd, (off_t)grow_to) != 0)
 			pagecache_record_error(pc, path, "writeback", errno, -1);
 	}
-
-	/* Drop the pages the disk now holds (and reverted ones); keep dirty and diverging ones. */
-	{
-		size_t j = 0;
-
-		for (size_t i = 0; i < pi->npages; i++) {
-			if (keep[i] || pi->pages[i]->state == PAGE_DIRTY)
-				pi->pages[j++] = pi->pages[i];
-			else
-				page_free(pc, pi->pages[i]);
-		}
-		pi->npages = j;
-	}
 	if (pi->npages == 0 && pi->size_valid) {
 		struct stat st;
 
@@ -689,11 +848,54 @@ int pagecache_writeback_inode(struct pagecache *pc, struct pagecache_inode *pi, 
 		if (fstat(fd, &st) == 0 && (uint64_t)st.st_size >= pi->size)
 			pi->size_valid = false;
 	}
+	pi->io_inflight--;
+	pthread_cond_broadcast(&pi->wb_done);
+	return first_err;
+}
+
+int pagecache_writeback_inode(struct pagecache *pc, struct pagecache_inode *pi, int fd, const char *path,
+                              struct pagecache_wb_result *res)
+{
+	struct pagecache_wb_result local;
+	struct wb_batch *b = NULL;
+	uint64_t next = 0, last;
+	int first_err = 0, rc;
+
+	if (!res)
+		res = &local;
+	memset(res, 0, sizeof(*res));
+	pthread_mutex_lock(&pi->lock);
+	if (pi->ndirty == 0 && pi->nwriteback == 0)
+		goto out;
+	/* Pages dirtied later past the last page now are not this call's: no livelock behind a writer. */
+	last = pi->pages[pi->npages - 1]->index;
+	if (pi->ndirty > 0) {
+		b = malloc(sizeof(*b));
+		if (!b) {
+			first_err = -ENOMEM;
+			goto out;
+		}
+	}
+	while (b) {
+		while (pi->wb_blocked > 0)
+			pthread_cond_wait(&pi->wb_done, &pi->lock);
+		if (!wb_pick_locked(pc, pi, path, &next, last, b, res))
+			break;
+		pi->io_inflight++;
+		pthread_mutex_unlock(&pi->lock);
+		wb_io(pc, fd, b);
+		pthread_mutex_lock(&pi->lock);
+		rc = wb_finish_locked(pc, pi, fd, path, b, res);
+		if (rc < 0 && !first_err)
+			first_err = rc;
+	}
+	/* Pages other callers had under writeback: their errors are on errseq once this returns. */
+	wait_on_writeback_locked(pi, 0, last);
 	if (pi->ndirty > 0)
 		pi->dirtied_when = pagecache_now_ns();
 out:
 	pthread_mutex_unlock(&pi->lock);
-	free(keep);
+	free(b);
 	return first_err;
 }
 
@@ -705,15 +907,13 @@ void pagecache_truncate(struct pagecache *pc, struct pagecache_inode *pi, uint64
 	size_t j = 0;
 
 	pthread_mutex_lock(&pi->lock);
+	io_quiesce_locked(pi);
 	for (size_t i = 0; i < pi->npages; i++) {
 		struct page *p = pi->pages[i];
 		uint64_t pstart = p->index * bs;
 
 		if (pstart >= newsize) {
-			if (p->state == PAGE_DIRTY) {
-				pi->ndirty--;
-				atomic_fetch_sub(&pc->dirty_bytes, bs);
-			}
+			page_set_state_locked(pc, pi, p, PAGE_CLEAN);
 			page_free(pc, p);
 			continue;
 		}
@@ -724,6 +924,7 @@ void pagecache_truncate(struct pagecache *pc, struct pagecache_inode *pi, uint64
 	pi->npages = j;
 	if (pi->size_valid)
 		pi->size = newsize;
+	io_resume_locked(pi);
 	pthread_mutex_unlock(&pi->lock);
 }
 
@@ -732,7 +933,9 @@ void pagecache_zero_range(struct pagecache *pc, struct pagecache_inode *pi, uint
 	uint64_t bs = pc->cfg.block_size, end = off + len;
 
 	pthread_mutex_lock(&pi->lock);
+	io_quiesce_locked(pi);
 	cached_pages_overlay(pi, bs, off, end, NULL);
+	io_resume_locked(pi);
 	pthread_mutex_unlock(&pi->lock);
 }
 
@@ -797,10 +1000,12 @@ bool pagecache_drop_all(struct pagecache *pc, struct pagecache_inode *pi)
 	bool any;
 
 	pthread_mutex_lock(&pi->lock);
+	io_quiesce_locked(pi);
 	any = drop_pages_locked(pc, pi) || pi->size_valid;
 	pi->size_valid = false;
 	pi->mtime_valid = false;
 	pi->deferred_err = 0;
+	io_resume_locked(pi);
 	pthread_mutex_unlock(&pi->lock);
 	return any;
 }
@@ -820,14 +1025,44 @@ bool pagecache_has_dirty(struct pagecache_inode *pi, int64_t now_ns, int64_t age
 	bool due;
 
 	pthread_mutex_lock(&pi->lock);
-	due = pi->ndirty > 0 && now_ns - pi->dirtied_when >= age_ns;
+	due = (pi->ndirty > 0 && now_ns - pi->dirtied_when >= age_ns) || (age_ns == 0 && pi->nwriteback > 0);
 	pthread_mutex_unlock(&pi->lock);
 	return due;
 }
 
+int64_t pagecache_dirtied_when(struct pagecache_inode *pi)
+{
+	int64_t when;
+
+	pthread_mutex_lock(&pi->lock);
+	when = pi->ndirty > 0 ? pi->dirtied_when : INT64_MAX;
+	pthread_mutex_unlock(&pi->lock);
+	return when;
+}
+
+size_t pagecache_writeback_pages(struct pagecache_inode *pi)
+{
+	size_t n;
+
+	pthread_mutex_lock(&pi->lock);
+	n = pi->nwriteback;
+	pthread_mutex_unlock(&pi->lock);
+	return n;
+}
+
 bool pagecache_over_limit(struct pagecache *pc)
 {
-	return atomic_load(&pc->dirty_bytes) > pc->cfg.dirty_limit;
+	return atomic_load(&pc->dirty_bytes) + atomic_load(&pc->writeback_bytes) > pc->cfg.dirty_limit;
+}
+
+bool pagecache_over_background(struct pagecache *pc)
+{
+	return atomic_load(&pc->dirty_bytes) > pc->cfg.dirty_background;
+}
+
+void pagecache_background_rearm(struct pagecache *pc)
+{
+	atomic_store(&pc->background_woken, false);
 }
 
 json_t *pagecache_inode_status_json(struct pagecache_inode *pi, uint64_t backing_size)
@@ -850,7 +1085,7 @@ json_t *pagecache_inode_status_json(struct pagecache_inode *pi, uint64_t backing
 	for (size_t i = 0; i < pi->npages; i++) {
 		struct page *p = pi->pages[i];
 
-		if (p->state == PAGE_DIRTY)
+		if (p->state == PAGE_DIRTY || p->state == PAGE_WRITEBACK) /* not on disk yet */
 			json_array_append_new(dirty, json_integer((json_int_t)p->index));
 		else if (p->state == PAGE_FAILED)
 			json_array_append_new(failed, json_integer((json_int_t)p->index));

@@ -1,8 +1,10 @@
 /*
  * pagecache.h — the emulated page cache: per-inode pages that are DIRTY (newer than the backing
- * file) or clean-but-different from it (FAILED after a failed writeback, DIVERGED after a data
- * effect), their writeback to the backing file with fault rules applied per page, the page's fate
- * on failure per profile, errseq error reporting, and the power cut that drops everything.
+ * file), under WRITEBACK (on their way to it), or clean-but-different from it (FAILED after a
+ * failed writeback, DIVERGED after a data effect), their writeback to the backing file with fault
+ * rules applied per page, the page's fate on failure per profile, errseq error reporting, the
+ * dirty thresholds (background writeback, writer throttling), and the power cut that drops
+ * everything.
  *
  * Pages that are clean and identical to the backing file are not kept: the backing file (and the
  * kernel's own cache of it) already serves them, so the cache holds exactly what a power cut loses.
@@ -26,10 +28,11 @@
 
 /* The state of a cached page. Clean pages equal to the disk are simply absent. */
 enum page_state {
-	PAGE_DIRTY,    /* written by the application, not yet written back */
-	PAGE_FAILED,   /* writeback failed, marked clean and kept: memory has data the disk lacks */
-	PAGE_DIVERGED, /* written back "successfully" with a data effect: memory != disk, silently */
-	PAGE_CLEAN,    /* transient, inside a writeback: on disk as in memory, about to be dropped */
+	PAGE_DIRTY,     /* written by the application, not yet written back */
+	PAGE_WRITEBACK, /* a DIRTY page whose writeback I/O is in flight: frozen (writers wait) */
+	PAGE_FAILED,    /* writeback failed, marked clean and kept: memory has data the disk lacks */
+	PAGE_DIVERGED,  /* written back "successfully" with a data effect: memory != disk, silently */
+	PAGE_CLEAN,     /* transient, inside a writeback: on disk as in memory, about to be dropped */
 };
 
 struct page {
@@ -43,7 +46,12 @@ struct pagecache_config {
 	const struct profile *profile; /* failure behaviour */
 	struct fault_table *faults;    /* rules to consult at writeback; NULL = none */
 	bool legacy_errors;            /* pre-4.13 error reporting (first fsync caller consumes) */
-	uint64_t dirty_limit;          /* bytes of dirty pages beyond which writers write back */
+	uint64_t dirty_limit;          /* bytes of dirty + writeback pages beyond which writers write back */
+	uint64_t dirty_background;     /* bytes of dirty pages beyond which the background flusher is
+	                                  woken; 0 = half the dirty limit */
+	/* Wakes the background flusher (called by a writer, without locks, once per rearm); NULL = none. */
+	void (*wake_background)(void *arg);
+	void *wake_arg;
 };
 
 /* One recorded error, for `status`. */
@@ -57,9 +65,11 @@ struct pagecache_error {
 /* The cache as a whole: configuration, dirty accounting, the error log. */
 struct pagecache {
 	struct pagecache_config cfg;
-	_Atomic uint64_t dirty_bytes;   /* bytes in DIRTY pages, all inodes */
-	pthread_mutex_t log_lock;       /* protects the error log below */
-	struct pagecache_error *errors; /* the most recent PAGECACHE_MAX_ERRORS errors */
+	_Atomic uint64_t dirty_bytes;     /* bytes in DIRTY pages, all inodes */
+	_Atomic uint64_t writeback_bytes; /* bytes in WRITEBACK pages, all inodes */
+	atomic_bool background_woken;     /* the flusher was woken and has not rearmed yet */
+	pthread_mutex_t log_lock;         /* protects the error log below */
+	struct pagecache_error *errors;   /* the most recent PAGECACHE_MAX_ERRORS errors */
 	size_t nerrors;
 	uint64_t errors_total;
 	pthread_mutex_t pool_lock; /* protects the pool of free pages below */
@@ -72,10 +82,14 @@ struct pagecache {
 /* The cached state of one file. */
 struct pagecache_inode {
 	pthread_mutex_t lock;
+	pthread_cond_t wb_done; /* broadcast when a writeback batch finishes or a block ends */
 	/* protected by lock: */
 	struct page **pages; /* sorted by index */
 	size_t npages, cap;
 	size_t ndirty;         /* pages in PAGE_DIRTY */
+	size_t nwriteback;     /* pages in PAGE_WRITEBACK */
+	unsigned io_inflight;  /* writeback batches whose I/O runs now, outside the lock */
+	unsigned wb_blocked;   /* holders of pagecache_writeback_block(): no batch may start */
 	uint64_t size;         /* the in-memory file size, when size_valid */
 	bool size_valid;       /* false: the backing file's size is the size */
 	int64_t dirtied_when;  /* CLOCK_MONOTONIC ns when the first page got dirty */
@@ -113,25 +127,31 @@ ssize_t pagecache_read(struct pagecache *pc, struct pagecache_inode *pi, int fd,
 
 /*
  * pagecache_write - copy LEN bytes at OFF into cache pages and mark them DIRTY; a partially
- * covered page is first filled from the backing file FD. Nothing reaches FD. Returns LEN or -errno.
+ * covered page is first filled from the backing file FD. Nothing reaches FD. A page under
+ * writeback is waited for first (stable pages). When the dirty pages are then over the background
+ * threshold, cfg.wake_background is called (once until the flusher rearms). Returns LEN or -errno.
  */
 ssize_t pagecache_write(struct pagecache *pc, struct pagecache_inode *pi, int fd, const void *buf, size_t len,
                         uint64_t off);
 
 /*
  * pagecache_write_through - an O_DIRECT write already written to the backing file: update the
- * overlapping cached pages (keeping their state) and the size, so the cache stays coherent.
+ * overlapping cached pages (keeping their state) and the size, so the cache stays coherent. The
+ * caller holds pagecache_writeback_block() across its write and this call.
  */
 void pagecache_write_through(struct pagecache *pc, struct pagecache_inode *pi, const void *buf, size_t len,
                              uint64_t off);
 
 /*
- * pagecache_writeback_inode - write every DIRTY page of PI to FD (a writable fd of the backing
- * file), in runs of contiguous pages. Before each page, the `writeback` rules are consulted with
- * PATH and the page's byte range. A page that fails takes the profile's fate, and the error is
- * recorded (errseq, legacy flag, or deferred for ext4-data; and the error log). Does not fsync FD.
- * Returns 0 when every page was written, else the first error (negative errno); *RES (may be
- * NULL) says what happened.
+ * pagecache_writeback_inode - write every page of PI that is DIRTY when the call starts to FD (a
+ * writable fd of the backing file), in runs of contiguous pages, then wait for the pages other
+ * callers had under writeback (so their errors are on errseq when this returns). Before each page,
+ * the `writeback` rules are consulted with PATH and the page's byte range. A page that fails takes
+ * the profile's fate, and the error is recorded (errseq, legacy flag, or deferred for ext4-data;
+ * and the error log). The inode's lock is not held during the I/O: writers of other pages go on,
+ * writers of a page under writeback wait for it. Several callers may write back one inode at
+ * once. Does not fsync FD. Returns 0 when every page this call wrote was written, else its first
+ * error (negative errno); *RES (may be NULL) says what this call did.
  */
 int pagecache_writeback_inode(struct pagecache *pc, struct pagecache_inode *pi, int fd, const char *path,
                               struct pagecache_wb_result *res);
@@ -150,6 +170,15 @@ uint32_t pagecache_file_sample(struct pagecache *pc, struct pagecache_inode *pi)
  * 0, advancing its cursor *SINCE. In legacy mode: the inode's pending error, consumed.
  */
 int pagecache_file_check(struct pagecache *pc, struct pagecache_inode *pi, uint32_t *since);
+
+/*
+ * pagecache_writeback_block / _unblock - between the two, no writeback I/O of PI is in flight: block
+ * waits for the batches in flight and keeps new ones from starting. For operations that change
+ * the backing file behind the cache (truncate, punch hole, O_DIRECT writes), which a late
+ * writeback would otherwise undo. Blocks nest and may be held by several threads at once.
+ */
+void pagecache_writeback_block(struct pagecache *pc, struct pagecache_inode *pi);
+void pagecache_writeback_unblock(struct pagecache *pc, struct pagecache_inode *pi);
 
 /* pagecache_truncate - the file is now NEWSIZE bytes: drop pages past it, zero the tail. */
 void pagecache_truncate(struct pagecache *pc, struct pagecache_inode *pi, uint64_t newsize);
@@ -177,23 +206,48 @@ uint64_t pagecache_size(struct pagecache_inode *pi, uint64_t backing_size);
  * pagecache_size_fd - pagecache_size() for a BACKING_SIZE read from FD before the call, safe against
  * a writeback completing in between: that writeback grew the backing file and then stopped caching
  * the size, so the caller's BACKING_SIZE would be stale and too small. When no size is cached, FD
- * is stat'ed again under the inode's lock (which the writeback holds). Falls back to BACKING_SIZE if
- * that fstat fails.
+ * is stat'ed again under the inode's lock (a writeback stops caching the size under that lock,
+ * after its I/O). Falls back to BACKING_SIZE if that fstat fails.
  */
 uint64_t pagecache_size_fd(struct pagecache_inode *pi, int fd, uint64_t backing_size);
 
-/* pagecache_drop_all - power cut: forget every page, dirty or not, and the in-memory size.
+/* pagecache_drop_all - power cut: forget every page, dirty or not, and the in-memory size. A
+ * writeback I/O in flight completes first (it reached the disk before the cut); none starts after.
  * Returns true if anything was dropped. */
 bool pagecache_drop_all(struct pagecache *pc, struct pagecache_inode *pi);
 
 /* pagecache_has_pages - true while PI holds any page (the inode must then stay alive). */
 bool pagecache_has_pages(struct pagecache_inode *pi);
 
-/* pagecache_has_dirty - true when PI has dirty pages dirty for at least AGE_NS (0 = any). */
+/*
+ * pagecache_has_dirty - true when PI has pages dirty for at least AGE_NS; with AGE_NS 0, also when
+ * pages are under writeback (a sync must wait for them).
+ */
 bool pagecache_has_dirty(struct pagecache_inode *pi, int64_t now_ns, int64_t age_ns);
 
-/* pagecache_over_limit - true when dirty pages exceed the dirty limit (writers should write back). */
+/* pagecache_dirtied_when - CLOCK_MONOTONIC ns when PI's oldest dirty page got dirty; INT64_MAX if none. */
+int64_t pagecache_dirtied_when(struct pagecache_inode *pi);
+
+/* pagecache_writeback_pages - how many pages of PI are under writeback right now. */
+size_t pagecache_writeback_pages(struct pagecache_inode *pi);
+
+/*
+ * pagecache_over_limit - true when dirty and writeback pages together exceed the dirty limit: the
+ * writer is throttled (it writes back itself, like balance_dirty_pages()).
+ */
 bool pagecache_over_limit(struct pagecache *pc);
+
+/*
+ * pagecache_over_background - true when dirty pages exceed the background threshold: the
+ * background flusher should write back (oldest inodes first) until it is false.
+ */
+bool pagecache_over_background(struct pagecache *pc);
+
+/*
+ * pagecache_background_rearm - the flusher starts a background pass: the next write that finds the
+ * cache over the background threshold calls cfg.wake_background again.
+ */
+void pagecache_background_rearm(struct pagecache *pc);
 
 /* pagecache_record_error - add an error to the log (for status); ERR is a positive errno. */
 void pagecache_record_error(struct pagecache *pc, const char *path, const char *op, int err, int64_t block);

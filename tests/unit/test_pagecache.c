@@ -2,7 +2,9 @@
  * test_pagecache.c — the emulated page cache's state machine on a real temporary backing file:
  * writes stay in memory until writeback, a failed writeback leaves the page in the profile's
  * state and the error on errseq, a power cut drops everything, data effects persist exactly
- * what they say.
+ * what they say. With threads: a page under writeback (its I/O held in flight by a `delay` rule)
+ * makes writers wait, a power cut or fsync wait for it, and the background threshold wakes a
+ * flusher instead of writing back on the writer's path.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -33,10 +37,9 @@ struct fixture {
 	struct pagecache_inode pi;
 };
 
-static struct fixture *fixture_new(const char *profile, bool legacy)
+static struct fixture *fixture_new_cfg(const char *profile, struct pagecache_config cfg)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct pagecache_config cfg = {.block_size = BS, .legacy_errors = legacy, .dirty_limit = 1u << 30};
 
 	assert_non_null(f);
 	strcpy(f->path, "/tmp/test_pagecache.XXXXXX");
@@ -50,6 +53,13 @@ static struct fixture *fixture_new(const char *profile, bool legacy)
 	assert_int_equal(pagecache_init(&f->pc, &cfg), 0);
 	assert_int_equal(pagecache_inode_init(&f->pi), 0);
 	return f;
+}
+
+static struct fixture *fixture_new(const char *profile, bool legacy)
+{
+	struct pagecache_config cfg = {.block_size = BS, .legacy_errors = legacy, .dirty_limit = 1u << 30};
+
+	return fixture_new_cfg(profile, cfg);
 }
 
 static void fixture_free(struct fixture *f)
@@ -465,6 +475,315 @@ static void test_status_lists_dirty_and_failed_pages(void **state)
 	fixture_free(f);
 }
 
+/* ---- Writeback that runs outside the inode's lock ---- */
+
+/* A writeback of the fixture's inode on its own thread (the flusher's, or another fsync's). */
+struct wb_thread {
+	pthread_t thread;
+	struct fixture *f;
+	int fd;
+	int rc;
+	struct pagecache_wb_result res;
+};
+
+static void *wb_thread_main(void *arg)
+{
+	struct wb_thread *w = arg;
+
+	w->rc = pagecache_writeback_inode(&w->f->pc, &w->f->pi, w->fd, "f", &w->res);
+	return NULL;
+}
+
+static void wb_thread_start(struct wb_thread *w, struct fixture *f, int fd)
+{
+	w->f = f;
+	w->fd = fd;
+	assert_int_equal(pthread_create(&w->thread, NULL, wb_thread_main, w), 0);
+}
+
+static void wb_thread_join(struct wb_thread *w)
+{
+	assert_int_equal(pthread_join(w->thread, NULL), 0);
+}
+
+/* Wait (up to 10 s) until N pages of the inode are under writeback. */
+static void wait_under_writeback(struct fixture *f, size_t n)
+{
+	struct timespec ms = {.tv_nsec = 1000000};
+
+	for (int i = 0; i < 10000 && pagecache_writeback_pages(&f->pi) < n; i++)
+		nanosleep(&ms, NULL);
+	assert_int_equal(pagecache_writeback_pages(&f->pi), n);
+}
+
+/*
+ * Stable pages: a write to a page whose writeback is in flight waits for it (the disk gets the
+ * data as it was when the writeback picked the page, never a mix), then dirties the page again
+ * with the new data, which the next writeback persists.
+ */
+static void test_write_waits_for_page_under_writeback(void **state)
+{
+	struct fixture *f = fixture_new("ext4-ordered", false);
+	struct wb_thread w;
+
+	(void)state;
+	add_rule(f, "{\"op\":\"writeback\",\"block\":0,\"effect\":\"delay:300ms\",\"times\":1}");
+	cache_write_block(f, 0, 'N');
+	wb_thread_start(&w, f, f->fd);
+	wait_under_writeback(f, 1);
+	assert_int_equal(cache_byte(f, 0), 'N'); /* a read does not wait, and sees the page */
+	cache_write_block(f, 0, 'M');            /* waits for the 300 ms writeback */
+	assert_int_equal(pagecache_writeback_pages(&f->pi), 0);
+	for (off_t off = 0; off < BS; off += 512)
+		assert_int_equal(disk_byte(f, off), 'N');
+	assert_int_equal(cache_byte(f, 0), 'M');
+	assert_true(pagecache_has_dirty(&f->pi, pagecache_now_ns(), 0));
+	assert_int_equal(atomic_load(&f->pc.dirty_bytes), BS);
+	wb_thread_join(&w);
+	assert_int_equal(w.rc, 0);
+	assert_int_equal(w.res.written, 1);
+	assert_int_equal(pagecache_writeback_inode(&f->pc, &f->pi, f->fd, "f", NULL), 0);
+	assert_int_equal(disk_byte(f, BS - 1), 'M');
+	assert_false(pagecache_has_pages(&f->pi));
+	fixture_free(f);
+}
+
+/*
+ * A power cut while a writeback is in flight: the page being written reaches the disk (the I/O
+ * completes before the cut), the pages the writeback had not started on are lost, and nothing is
+ * cached or counted afterwards.
+ */
+static void test_power_cut_during_writeback(void **state)
+{
+	struct fixture *f = fixture_new("ext4-ordered", false);
+	struct wb_thread w;
+
+	(void)state;
+	for (uint64_t i = 0; i < 3; i++)
+		disk_write_block(f, i, 'O');
+	add_rule(f, "{\"op\":\"writeback\",\"block\":0,\"effect\":\"delay:300ms\",\"times\":1}");
+	for (uint64_t i = 0; i < 3; i++)
+		cache_write_block(f, i, 'N');
+	wb_thread_start(&w, f, f->fd);
+	wait_under_writeback(f, 1); /* block 0 alone: its rule fired, blocks 1-2 come next */
+	assert_true(pagecache_drop_all(&f->pc, &f->pi));
+	assert_int_equal(disk_byte(f, 0), 'N');
+	assert_int_equal(disk_byte(f, BS), 'O');
+	assert_int_equal(disk_byte(f, 2 * BS), 'O');
+	assert_false(pagecache_has_pages(&f->pi));
+	assert_int_equal(atomic_load(&f->pc.dirty_bytes), 0);
+	assert_int_equal(atomic_load(&f->pc.writeback_bytes), 0);
+	wb_thread_join(&w);
+	assert_int_equal(w.rc, 0);
+	assert_int_equal(w.res.written, 1);
+	assert_int_equal(cache_byte(f, BS), 'O');
+	fixture_free(f);
+}
+
+/*
+ * fsync while another writeback of the file is in flight: fsync's own writeback waits for it, so
+ * a failure of that writeback (which started before the fsync) is on errseq when fsync checks.
+ * The in-flight writeback fails for real: its descriptor is read-only (EBADF).
+ */
+static void test_fsync_reports_error_of_writeback_in_flight(void **state)
+{
+	struct fixture *f = fixture_new("ext4-ordered", false);
+	struct wb_thread w;
+	int rdonly = open(f->path, O_RDONLY);
+	uint32_t since;
+
+	(void)state;
+	assert_true(rdonly >= 0);
+	since = pagecache_file_sample(&f->pc, &f->pi);
+	add_rule(f, "{\"op\":\"writeback\",\"block\":0,\"effect\":\"delay:300ms\",\"times\":1}");
+	cache_write_block(f, 0, 'N');
+	wb_thread_start(&w, f, rdonly);
+	wait_under_writeback(f, 1);
+	/* The fsync: its writeback has nothing of its own to write, and waits. */
+	pagecache_fsync_begin(&f->pc, &f->pi);
+	assert_int_equal(pagecache_writeback_inode(&f->pc, &f->pi, f->fd, "f", NULL), 0);
+	assert_int_equal(pagecache_file_check(&f->pc, &f->pi, &since), -EBADF);
+	wb_thread_join(&w);
+	assert_int_equal(w.rc, -EBADF);
+	assert_int_equal(w.res.failed, 1);
+	assert_int_equal(cache_byte(f, 0), 'N'); /* ext4: FAILED, kept clean in memory */
+	assert_int_equal(disk_size(f), 0);       /* nothing reached the disk */
+	assert_false(pagecache_has_dirty(&f->pi, pagecache_now_ns(), 0));
+	assert_int_equal(close(rdonly), 0);
+	fixture_free(f);
+}
+
+/* Two writebacks of one file at once each take their own pages; all are written exactly once. */
+static void test_concurrent_writebacks_share_the_pages(void **state)
+{
+	struct fixture *f = fixture_new("ext4-ordered", false);
+	struct wb_thread w;
+	struct pagecache_wb_result res;
+
+	(void)state;
+	add_rule(f, "{\"op\":\"writeback\",\"block\":0,\"effect\":\"delay:200ms\",\"times\":1}");
+	for (uint64_t i = 0; i < 8; i++)
+		cache_write_block(f, i, (char)('a' + i));
+	wb_thread_start(&w, f, f->fd);
+	wait_under_writeback(f, 1);
+	assert_int_equal(pagecache_writeback_inode(&f->pc, &f->pi, f->fd, "f", &res), 0);
+	wb_thread_join(&w);
+	assert_int_equal(w.res.written + res.written, 8);
+	assert_int_equal(res.written, 7); /* the others, while block 0 was held up */
+	for (uint64_t i = 0; i < 8; i++)
+		assert_int_equal(disk_byte(f, (off_t)(i * BS)), 'a' + (int)i);
+	assert_false(pagecache_has_pages(&f->pi));
+	fixture_free(f);
+}
+
+/* A truncate blocks writeback around its change of the backing file: no late write extends it. */
+static void test_truncate_waits_for_writeback_in_flight(void **state)
+{
+	struct fixture *f = fixture_new("ext4-ordered", false);
+	struct wb_thread w;
+
+	(void)state;
+	add_rule(f, "{\"op\":\"writeback\",\"block\":1,\"effect\":\"delay:300ms\",\"times\":1}");
+	cache_write_block(f, 0, 'a');
+	cache_write_block(f, 1, 'b');
+	cache_write_block(f, 2, 'c');
+	wb_thread_start(&w, f, f->fd);
+	wait_under_writeback(f, 2); /* blocks 0-1 in one batch (1 held up by its rule), block 2 next */
+	pagecache_writeback_block(&f->pc, &f->pi);
+	assert_int_equal(pagecache_writeback_pages(&f->pi), 0);
+	assert_int_equal(ftruncate(f->fd, 100), 0);
+	pagecache_truncate(&f->pc, &f->pi, 100);
+	pagecache_writeback_unblock(&f->pc, &f->pi);
+	wb_thread_join(&w);
+	assert_int_equal(disk_size(f), 100);
+	assert_int_equal(cache_byte(f, 99), 'a');
+	assert_int_equal(cache_byte(f, 100), -1);
+	assert_false(pagecache_has_dirty(&f->pi, pagecache_now_ns(), 0));
+	fixture_free(f);
+}
+
+/* The background threshold's flusher: woken by a writer, it writes back on its own thread. */
+struct bg_flusher {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int wakes;       /* wake_background calls */
+	bool go;         /* the test lets the flusher run */
+	pthread_t waker; /* the thread that called wake_background */
+};
+
+static void bg_wake(void *arg)
+{
+	struct bg_flusher *b = arg;
+
+	pthread_mutex_lock(&b->lock);
+	b->wakes++;
+	b->waker = pthread_self();
+	pthread_cond_broadcast(&b->cond);
+	pthread_mutex_unlock(&b->lock);
+}
+
+struct bg_thread {
+	struct bg_flusher *b;
+	struct fixture *f;
+	int rc;
+	unsigned written;
+};
+
+/* The flusher's loop, once: wait to be woken (and allowed), rearm, write back while over. */
+static void *bg_thread_main(void *arg)
+{
+	struct bg_thread *t = arg;
+	struct pagecache_wb_result res;
+
+	pthread_mutex_lock(&t->b->lock);
+	while (t->b->wakes == 0 || !t->b->go)
+		pthread_cond_wait(&t->b->cond, &t->b->lock);
+	pthread_mutex_unlock(&t->b->lock);
+	pagecache_background_rearm(&t->f->pc);
+	while (pagecache_over_background(&t->f->pc)) {
+		t->rc = pagecache_writeback_inode(&t->f->pc, &t->f->pi, t->f->fd, "f", &res);
+		if (t->rc < 0)
+			break;
+		t->written += res.written;
+	}
+	return NULL;
+}
+
+/*
+ * Crossing the background threshold (4 pages here, limit 16) wakes the flusher from the writer's
+ * write, once until it rearms; the write itself writes nothing back. The flusher's thread then
+ * brings the dirty pages down, and the writer was never over the hard limit.
+ */
+static void test_background_threshold_wakes_flusher_off_the_writer_path(void **state)
+{
+	struct bg_flusher b = {.wakes = 0, .go = false};
+	struct pagecache_config cfg = {.block_size = BS,
+	                               .dirty_limit = 16 * BS,
+	                               .dirty_background = 4 * BS,
+	                               .wake_background = bg_wake,
+	                               .wake_arg = &b};
+	struct fixture *f;
+	struct bg_thread t = {.b = &b};
+	pthread_t thread;
+
+	(void)state;
+	assert_int_equal(pthread_mutex_init(&b.lock, NULL), 0);
+	assert_int_equal(pthread_cond_init(&b.cond, NULL), 0);
+	f = fixture_new_cfg("ext4-ordered", cfg);
+	t.f = f;
+	assert_int_equal(pthread_create(&thread, NULL, bg_thread_main, &t), 0);
+	for (uint64_t i = 0; i < 4; i++)
+		cache_write_block(f, i, 'x');
+	assert_false(pagecache_over_background(&f->pc));
+	assert_int_equal(b.wakes, 0);
+	cache_write_block(f, 4, 'x'); /* 5 dirty pages > 4: the flusher is woken */
+	cache_write_block(f, 5, 'x'); /* already woken: not again */
+	pthread_mutex_lock(&b.lock);
+	assert_int_equal(b.wakes, 1);
+	assert_true(pthread_equal(b.waker, pthread_self()));
+	pthread_mutex_unlock(&b.lock);
+	assert_true(pagecache_over_background(&f->pc));
+	assert_false(pagecache_over_limit(&f->pc));
+	assert_int_equal(disk_size(f), 0); /* the writer wrote nothing back */
+	pthread_mutex_lock(&b.lock);
+	b.go = true;
+	pthread_cond_broadcast(&b.cond);
+	pthread_mutex_unlock(&b.lock);
+	assert_int_equal(pthread_join(thread, NULL), 0);
+	assert_int_equal(t.rc, 0);
+	assert_int_equal(t.written, 6);
+	assert_int_equal(disk_size(f), 6 * BS);
+	assert_false(pagecache_over_background(&f->pc));
+	/* Rearmed: the next crossing wakes it again. */
+	for (uint64_t i = 6; i < 11; i++)
+		cache_write_block(f, i, 'y');
+	assert_int_equal(b.wakes, 2);
+	fixture_free(f);
+	pthread_cond_destroy(&b.cond);
+	pthread_mutex_destroy(&b.lock);
+}
+
+/* Over the hard limit counts pages under writeback too (dirty + writeback, as the kernel does). */
+static void test_hard_limit_counts_pages_under_writeback(void **state)
+{
+	struct pagecache_config cfg = {.block_size = BS, .dirty_limit = 2 * BS, .dirty_background = 8 * BS};
+	struct fixture *f = fixture_new_cfg("ext4-ordered", cfg);
+	struct wb_thread w;
+
+	(void)state;
+	add_rule(f, "{\"op\":\"writeback\",\"block\":0,\"effect\":\"delay:200ms\",\"times\":1}");
+	cache_write_block(f, 0, 'a');
+	wb_thread_start(&w, f, f->fd);
+	wait_under_writeback(f, 1);
+	cache_write_block(f, 1, 'b');
+	cache_write_block(f, 2, 'c');
+	assert_int_equal(atomic_load(&f->pc.dirty_bytes), 2 * BS); /* not over on dirty alone */
+	assert_true(pagecache_over_limit(&f->pc));
+	wb_thread_join(&w);
+	assert_false(pagecache_over_limit(&f->pc));
+	fixture_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -485,6 +804,13 @@ int main(void)
 	    cmocka_unit_test(test_size_after_writeback_race),
 	    cmocka_unit_test(test_truncate_drops_pages_past_the_end),
 	    cmocka_unit_test(test_status_lists_dirty_and_failed_pages),
+	    cmocka_unit_test(test_write_waits_for_page_under_writeback),
+	    cmocka_unit_test(test_power_cut_during_writeback),
+	    cmocka_unit_test(test_fsync_reports_error_of_writeback_in_flight),
+	    cmocka_unit_test(test_concurrent_writebacks_share_the_pages),
+	    cmocka_unit_test(test_truncate_waits_for_writeback_in_flight),
+	    cmocka_unit_test(test_background_threshold_wakes_flusher_off_the_writer_path),
+	    cmocka_unit_test(test_hard_limit_counts_pages_under_writeback),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
