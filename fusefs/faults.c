@@ -29,6 +29,12 @@
  * calls, not firings), but only the first rule (lowest id) whose trigger fires records a hit and
  * decides the effect. A rule whose trigger would have fired behind it records nothing.
  *
+ * Asking without calling. fault_table_probe answers "does any rule match this call?" or "could a
+ * rule fail it with an errno, now or later?" without counting a match or taking a draw. The read
+ * path needs this: the kernel's readahead asks for many blocks in one request and, when it fails,
+ * re-reads only the pages the application wants, one by one. Failing the readahead must not spend
+ * the trigger, or the application would never see the failure it asked for (see lo_read, ops.c).
+ *
  * Cost. A table with no rule for an operation answers with one atomic load. Otherwise only that
  * operation's rules are scanned, under a read lock, cheapest test first (byte range, then the glob's
  * literal prefix, then fnmatch); only when some rule matches is the write lock taken to count and
@@ -587,6 +593,49 @@ static bool rule_fires(const struct fault_rule *rule)
 	return true;
 }
 
+/*
+ * Can RULE still fire, on its next match or a later one? Reads the counters only, under (at
+ * least) the read lock; draws nothing. A probability in (0, 1) may fire on some later match, so it
+ * counts as "can" without looking at the draws (which would tell only about one match number).
+ */
+static bool rule_may_fire(const struct fault_rule *rule)
+{
+	uint64_t next = rule->matches + 1;
+
+	if (rule->times != 0 && rule->hits >= rule->times)
+		return false;
+	if (rule->nth != 0 && next > rule->nth)
+		return false;
+	if (rule->has_probability && !(rule->probability > 0.0))
+		return false;
+	if (rule->sequence != NULL) {
+		/* The letter for match `next` and every later one: is any of them a failure? */
+		uint64_t k = next > rule->after ? next - rule->after - 1 : 0;
+		char last = rule->sequence[rule->sequence_len - 1];
+
+		if (last == 'X')
+			return true;
+		for (uint64_t i = k; i < rule->sequence_len; i++)
+			if (rule->sequence[i] == 'x')
+				return true;
+		return false;
+	}
+	return true;
+}
+
+/* Fill *HIT for RULE firing on its match number M (HIT may be NULL). */
+static void rule_fill_hit(const struct fault_rule *rule, uint64_t m, struct fault_hit *hit)
+{
+	if (hit == NULL)
+		return;
+	memset(hit, 0, sizeof(*hit));
+	hit->rule_id = rule->id;
+	hit->effect = rule->effect;
+	hit->err = rule->err;
+	hit->delay_ns = rule->delay_ns;
+	hit->entropy = m ? splitmix64_at(rule->seed ^ FAULT_ENTROPY_SALT ^ rule->id, m) : 0;
+}
+
 /* ---- The table ---- */
 
 struct fault_table *fault_table_new(uint32_t block_size)
@@ -716,18 +765,38 @@ bool fault_table_check(struct fault_table *table, enum fault_op op, const char *
 			continue;
 		rule->hits++;
 		fired = true;
-		if (hit != NULL) {
-			memset(hit, 0, sizeof(*hit));
-			hit->rule_id = rule->id;
-			hit->effect = rule->effect;
-			hit->err = rule->err;
-			hit->delay_ns = rule->delay_ns;
-			hit->entropy =
-			    splitmix64_at(rule->seed ^ FAULT_ENTROPY_SALT ^ rule->id, rule->matches);
-		}
+		rule_fill_hit(rule, rule->matches, hit);
 	}
 	pthread_rwlock_unlock(&table->lock);
 	return fired;
+}
+
+bool fault_table_probe(struct fault_table *table, enum fault_op op, const char *path, uint64_t offset,
+                       uint64_t length, enum fault_probe what, struct fault_hit *hit)
+{
+	bool found = false;
+
+	if (table == NULL || (int)op < 0 || op >= FAULT_OP_COUNT)
+		return false;
+	if (atomic_load_explicit(&table->armed[op], memory_order_relaxed) == 0)
+		return false;
+	if (path == NULL)
+		path = "";
+	/* The read lock suffices: counters are written only under the write lock. */
+	pthread_rwlock_rdlock(&table->lock);
+	const struct fault_rule_list *list = &table->by_op[op];
+	for (size_t i = 0; i < list->n && !found; i++) {
+		const struct fault_rule *rule = list->v[i];
+		if (!rule_matches(rule, op, path, offset, length))
+			continue;
+		if (what == FAULT_PROBE_MAY_FAIL &&
+		    (rule->effect != FAULT_EFFECT_ERRNO || !rule_may_fire(rule)))
+			continue;
+		found = true;
+		rule_fill_hit(rule, 0, hit);
+	}
+	pthread_rwlock_unlock(&table->lock);
+	return found;
 }
 
 json_t *fault_table_status_json(struct fault_table *table)

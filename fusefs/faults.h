@@ -106,6 +106,24 @@ int fault_table_remove(struct fault_table *table, uint64_t id);
 bool fault_table_check(struct fault_table *table, enum fault_op op, const char *path, uint64_t offset,
                        uint64_t length, struct fault_hit *hit);
 
+/* What fault_table_probe asks about the rules matching a call. */
+enum fault_probe {
+	FAULT_PROBE_MATCH,    /* is there any rule matching it (live or spent)? */
+	FAULT_PROBE_MAY_FAIL, /* is there a rule with an errno effect that can still fire on it? */
+};
+
+/*
+ * fault_table_probe - ask about a call without making it: arguments as for fault_table_check.
+ * "Can still fire" means on this match or a later one: a rule whose `times` are spent, that is
+ * past its `nth`, past the end of a sequence with no repeating 'X' left, or has probability 0
+ * cannot. Nothing changes: no match is counted, no hit recorded, no draw taken, so every rule
+ * later fires on exactly the calls it would have fired on had the question not been asked.
+ * Returns true and fills *HIT (may be NULL; entropy 0) from the first (lowest id) such rule.
+ * The read path uses it to fail a readahead request without spending a trigger (docs/faults.md).
+ */
+bool fault_table_probe(struct fault_table *table, enum fault_op op, const char *path, uint64_t offset,
+                       uint64_t length, enum fault_probe what, struct fault_hit *hit);
+
 /* fault_table_status_json - every rule as given, with "id", "matches" and "hits" counters. */
 json_t *fault_table_status_json(struct fault_table *table);
 

@@ -1020,6 +1020,17 @@ bool pagecache_has_pages(struct pagecache_inode *pi)
 	return any;
 }
 
+bool pagecache_block_cached(struct pagecache_inode *pi, uint64_t index)
+{
+	bool cached;
+
+	pthread_mutex_lock(&pi->lock);
+	size_t pos = page_lower_bound(pi, index);
+	cached = pos < pi->npages && pi->pages[pos]->index == index;
+	pthread_mutex_unlock(&pi->lock);
+	return cached;
+}
+
 bool pagecache_has_dirty(struct pagecache_inode *pi, int64_t now_ns, int64_t age_ns)
 {
 	bool due;

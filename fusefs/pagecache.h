@@ -220,6 +220,13 @@ bool pagecache_drop_all(struct pagecache *pc, struct pagecache_inode *pi);
 bool pagecache_has_pages(struct pagecache_inode *pi);
 
 /*
+ * pagecache_block_cached - true when block INDEX of PI is held in the cache, in any state: a read
+ * of it is served from memory, as a real kernel serves a dirty or failed-but-uptodate page, and
+ * never reaches the disk (so read fault rules do not see it).
+ */
+bool pagecache_block_cached(struct pagecache_inode *pi, uint64_t index);
+
+/*
  * pagecache_has_dirty - true when PI has pages dirty for at least AGE_NS; with AGE_NS 0, also when
  * pages are under writeback (a sync must wait for them).
  */

@@ -1,6 +1,7 @@
 /*
  * test_faults.c — unit tests of fusefs/faults.c: rule validation, matching (op, path glob, byte
- * range overlap) and every trigger (after, nth, times, sequence, seeded probability).
+ * range overlap) and every trigger (after, nth, times, sequence, seeded probability), and probes
+ * (fault_table_probe), which ask without counting.
  */
 #include <errno.h>
 #include <math.h>
@@ -449,6 +450,148 @@ static void test_remove_by_id_and_all(void **state)
 	fault_table_free(t);
 }
 
+/* May a read rule fail a read of block BLOCK of "f"? (a probe: counts nothing) */
+static bool may_fail(struct fault_table *t, uint64_t block)
+{
+	return fault_table_probe(t, FAULT_OP_READ, "f", block * BS, BS, FAULT_PROBE_MAY_FAIL, NULL);
+}
+
+/* One counted read of block BLOCK of "f": 'x' when a rule fires, 'w' when not. */
+static char read_block(struct fault_table *t, uint64_t block)
+{
+	struct fault_hit hit;
+	return fault_table_check(t, FAULT_OP_READ, "f", block * BS, BS, &hit) ? 'x' : 'w';
+}
+
+/* The rule's "matches" and "hits" from status, as "M H". */
+static void counters(struct fault_table *t, size_t index, char *out, size_t len)
+{
+	json_t *st = fault_table_status_json(t);
+	json_t *r = json_array_get(st, index);
+	snprintf(out, len, "%lld %lld", (long long)json_integer_value(json_object_get(r, "matches")),
+	         (long long)json_integer_value(json_object_get(r, "hits")));
+	json_decref(st);
+}
+
+static void test_probe_counts_nothing_and_keeps_the_trigger(void **state)
+{
+	(void)state;
+	char got[16], cnt[32];
+	struct fault_table *t = fault_table_new(BS);
+	add(t, "{\"op\":\"read\",\"path\":\"f\",\"block\":5,\"errno\":\"EIO\",\"nth\":2}");
+	for (int i = 0; i < 10; i++)
+		assert_true(may_fail(t, 5));
+	counters(t, 0, cnt, sizeof(cnt));
+	assert_string_equal(cnt, "0 0");
+	/* Interleaved probes leave the pattern exactly as without them. */
+	for (int i = 0; i < 4; i++) {
+		assert_true(fault_table_probe(t, FAULT_OP_READ, "f", 0, 32 * BS, FAULT_PROBE_MATCH, NULL));
+		got[i] = read_block(t, 5);
+	}
+	got[4] = '\0';
+	assert_string_equal(got, "wxww");
+	counters(t, 0, cnt, sizeof(cnt));
+	assert_string_equal(cnt, "4 1");
+	fault_table_free(t);
+}
+
+static void test_probe_may_fail_only_while_the_rule_can_fire(void **state)
+{
+	(void)state;
+	struct fault_table *t = fault_table_new(BS);
+
+	/* times: spent after its firings */
+	add(t, "{\"op\":\"read\",\"path\":\"f\",\"block\":1,\"errno\":\"EIO\",\"times\":1}");
+	assert_true(may_fail(t, 1));
+	assert_int_equal(read_block(t, 1), 'x');
+	assert_false(may_fail(t, 1));
+	/* nth: dead once past it */
+	add(t, "{\"op\":\"read\",\"path\":\"f\",\"block\":2,\"errno\":\"EIO\",\"nth\":2}");
+	assert_int_equal(read_block(t, 2), 'w');
+	assert_true(may_fail(t, 2));
+	assert_int_equal(read_block(t, 2), 'x');
+	assert_false(may_fail(t, 2));
+	/* after: alive while still skipping */
+	add(t, "{\"op\":\"read\",\"path\":\"f\",\"block\":3,\"errno\":\"EIO\",\"after\":3}");
+	assert_true(may_fail(t, 3));
+	/* sequence: alive while an 'x' is ahead or a capital X repeats */
+	add(t, "{\"op\":\"read\",\"path\":\"f\",\"block\":4,\"errno\":\"EIO\",\"sequence\":\"wxw\",\"after\":"
+	       "1}");
+	assert_true(may_fail(t, 4));
+	assert_int_equal(read_block(t, 4), 'w'); /* after */
+	assert_int_equal(read_block(t, 4), 'w');
+	assert_true(may_fail(t, 4));
+	assert_int_equal(read_block(t, 4), 'x');
+	assert_false(may_fail(t, 4));
+	add(t, "{\"op\":\"read\",\"path\":\"f\",\"block\":6,\"errno\":\"EIO\",\"sequence\":\"wwW\"}");
+	assert_false(may_fail(t, 6)); /* never fails at all */
+	add(t, "{\"op\":\"read\",\"path\":\"f\",\"block\":7,\"errno\":\"EIO\",\"sequence\":\"wX\"}");
+	for (int i = 0; i < 5; i++)
+		read_block(t, 7);
+	assert_true(may_fail(t, 7));
+	/* probability: 0 never, anything above may */
+	add(t, "{\"op\":\"read\",\"path\":\"f\",\"block\":8,\"errno\":\"EIO\",\"probability\":0}");
+	assert_false(may_fail(t, 8));
+	add(t, "{\"op\":\"read\",\"path\":\"f\",\"block\":9,\"errno\":\"EIO\",\"probability\":0.001,\"seed\":"
+	       "1}");
+	assert_true(may_fail(t, 9));
+	/* data effects never "fail", but they match */
+	add(t, "{\"op\":\"read\",\"path\":\"f\",\"block\":10,\"effect\":\"corrupt\"}");
+	assert_false(may_fail(t, 10));
+	assert_true(fault_table_probe(t, FAULT_OP_READ, "f", 10 * BS, BS, FAULT_PROBE_MATCH, NULL));
+	/* range, path and op still decide the match */
+	assert_false(may_fail(t, 11));
+	assert_false(fault_table_probe(t, FAULT_OP_READ, "g", BS * 9, BS, FAULT_PROBE_MAY_FAIL, NULL));
+	assert_false(fault_table_probe(t, FAULT_OP_WRITE, "f", BS * 9, BS, FAULT_PROBE_MAY_FAIL, NULL));
+	/* spent rules still match */
+	assert_true(fault_table_probe(t, FAULT_OP_READ, "f", BS, BS, FAULT_PROBE_MATCH, NULL));
+	fault_table_free(t);
+}
+
+static void test_probe_reports_the_first_rule_that_may_fail(void **state)
+{
+	(void)state;
+	struct fault_hit hit;
+	struct fault_table *t = fault_table_new(BS);
+	add(t, "{\"op\":\"read\",\"path\":\"f\",\"blocks\":[0,9],\"effect\":\"corrupt\"}");
+	add(t, "{\"op\":\"read\",\"path\":\"f\",\"block\":5,\"errno\":\"EIO\",\"times\":1}");
+	int64_t c = add(t, "{\"op\":\"read\",\"path\":\"f\",\"block\":5,\"errno\":\"ENODATA\"}");
+	assert_int_equal(read_block(t, 5), 'x'); /* corrupt (lowest id) fires; the EIO rule counts */
+	assert_true(fault_table_probe(t, FAULT_OP_READ, "f", 0, 8 * BS, FAULT_PROBE_MAY_FAIL, &hit));
+	assert_int_equal(hit.err, EIO); /* not spent: it counted but did not fire */
+	fault_table_remove(t, 1);
+	assert_int_equal(read_block(t, 5), 'x'); /* now the EIO rule fires and is spent */
+	assert_true(fault_table_probe(t, FAULT_OP_READ, "f", 0, 8 * BS, FAULT_PROBE_MAY_FAIL, &hit));
+	assert_int_equal(hit.rule_id, c);
+	assert_int_equal(hit.effect, FAULT_EFFECT_ERRNO);
+	assert_int_equal(hit.err, ENODATA);
+	assert_false(fault_table_probe(NULL, FAULT_OP_READ, "f", 0, 0, FAULT_PROBE_MATCH, NULL));
+	fault_table_free(t);
+}
+
+static void test_probe_leaves_seeded_draws_unchanged(void **state)
+{
+	(void)state;
+	char plain[201], probed[201];
+	const char *rule =
+	    "{\"op\":\"read\",\"path\":\"f\",\"errno\":\"EIO\",\"probability\":0.3,\"seed\":42}";
+	struct fault_table *a = fault_table_new(BS), *b = fault_table_new(BS);
+	add(a, rule);
+	add(b, rule);
+	for (int i = 0; i < 200; i++) {
+		plain[i] = read_block(a, (uint64_t)i);
+		for (int k = 0; k < 3; k++)
+			assert_true(may_fail(b, (uint64_t)i));
+		probed[i] = read_block(b, (uint64_t)i);
+	}
+	plain[200] = probed[200] = '\0';
+	assert_string_equal(plain, probed);
+	assert_non_null(strchr(plain, 'x'));
+	assert_non_null(strchr(plain, 'w'));
+	fault_table_free(a);
+	fault_table_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -470,6 +613,10 @@ int main(void)
 	    cmocka_unit_test(test_probability_rate_matches_p),
 	    cmocka_unit_test(test_first_firing_rule_wins_all_count),
 	    cmocka_unit_test(test_remove_by_id_and_all),
+	    cmocka_unit_test(test_probe_counts_nothing_and_keeps_the_trigger),
+	    cmocka_unit_test(test_probe_may_fail_only_while_the_rule_can_fire),
+	    cmocka_unit_test(test_probe_reports_the_first_rule_that_may_fail),
+	    cmocka_unit_test(test_probe_leaves_seeded_draws_unchanged),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
