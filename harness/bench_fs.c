@@ -13,8 +13,9 @@
  * Why paired ratios. On a shared machine the same fio job swings 2–5x from one minute to the
  * next, so the median of native's figures and the median of a target's figures may come from
  * different weather, and their quotient means little. Rounds are interleaved instead: in every
- * round every target runs each job once, in an order that rotates from round to round, so a
- * target and its reference run minutes apart at most. Each comparison is then made *within* a
+ * round each job runs once on every target, back to back (job-major), in an order that rotates
+ * from round to round, so a target and its reference run seconds apart (a few jobs' worth, not a
+ * whole round's). Each comparison is then made *within* a
  * round (target / native of the same round, fsynclab / peer of the same round, emulate with
  * rules / emulate of the same round) and summarised over the rounds as median [min–max]. Every
  * ratio reads "higher is better": for CPU the quotient is reference / target.
@@ -566,35 +567,33 @@ static int fio_run(struct bench *b, const char *direction, const char *const *ar
 	return 0;
 }
 
-/* One round of the selected jobs on target T, results in slot R. Returns 0 or -1. */
-static int target_round(struct bench *b, struct target *t, int r)
+/* Job LINE (append, seq or rand) once on target T, its figure into round slot R. Returns 0 or -1. */
+static int target_job(struct bench *b, struct target *t, enum line line, int r)
 {
-	char path[PATH_MAX], file[PATH_MAX + 16], size[32], runtime[32], sizeopt[64];
+	char path[PATH_MAX], file[PATH_MAX + 16], size[32], runtime[32];
 	int rc = 0;
 
 	snprintf(runtime, sizeof(runtime), "--runtime=%d", b->runtime_s);
-
-	/* 4 KiB appends, fdatasync after each: a new file each time. */
-	if (b->job[LINE_APPEND]) {
+	snprintf(path, sizeof(path), "%s/%s.dat", t->dir, line_specs[line].word);
+	snprintf(file, sizeof(file), "--filename=%s", path);
+	switch (line) {
+	case LINE_APPEND: {
+		/* 4 KiB appends, fdatasync after each: a new file each time. */
 		const char *args[] = {"--name=append", file,    "--rw=write",    "--bs=4k",
 		                      "--size=256M",   runtime, "--fdatasync=1", NULL};
 
-		snprintf(path, sizeof(path), "%s/append.dat", t->dir);
-		snprintf(file, sizeof(file), "--filename=%s", path);
 		if (unlink_quiet(path) != 0)
 			return -1;
 		rc |= fio_run(b, "write", args, &t->v[LINE_APPEND][r], NULL);
 		rc |= unlink_quiet(path);
+		break;
 	}
-
-	/* Sequential 1 MiB writes, one fsync at the end; the daemon's CPU time per GiB. */
-	if (b->job[LINE_SEQ] && !rc) {
+	case LINE_SEQ: {
+		/* Sequential 1 MiB writes, one fsync at the end; the daemon's CPU time per GiB. */
 		const char *args[] = {"--name=seq",    file, "--rw=write", "--bs=1M", size,
 		                      "--end_fsync=1", NULL};
 		double before, after;
 
-		snprintf(path, sizeof(path), "%s/seq.dat", t->dir);
-		snprintf(file, sizeof(file), "--filename=%s", path);
 		snprintf(size, sizeof(size), "--size=%ldM", b->seq_mib);
 		before = t->pid ? cpu_seconds(t->pid) : -1;
 		rc |= fio_run(b, "write", args, NULL, &t->v[LINE_SEQ][r]);
@@ -602,20 +601,22 @@ static int target_round(struct bench *b, struct target *t, int r)
 		if (before >= 0 && after >= 0)
 			t->v[LINE_CPU][r] = (after - before) / ((double)b->seq_mib / 1024.0);
 		rc |= unlink_quiet(path);
+		break;
 	}
-
-	/* 4 KiB random reads of a cached file (laid out once, read through once to warm the cache). */
-	if (b->job[LINE_RAND] && !rc) {
-		const char *warm[] = {"--name=warm", file, "--rw=read", "--bs=1M", sizeopt, NULL};
+	case LINE_RAND: {
+		/* 4 KiB random reads of a cached file (laid out once, read through once to warm the cache). */
+		const char *warm[] = {"--name=warm", file, "--rw=read", "--bs=1M", size, NULL};
 		const char *args[] = {"--name=rand", file,    "--rw=randread", "--bs=4k",
-		                      sizeopt,       runtime, "--time_based",  NULL};
+		                      size,          runtime, "--time_based",  NULL};
 
-		snprintf(path, sizeof(path), "%s/rand.dat", t->dir);
-		snprintf(file, sizeof(file), "--filename=%s", path);
-		snprintf(sizeopt, sizeof(sizeopt), "--size=%ldM", b->rand_mib);
+		snprintf(size, sizeof(size), "--size=%ldM", b->rand_mib);
 		rc |= fio_run(b, "read", warm, NULL, NULL);
 		if (!rc)
 			rc |= fio_run(b, "read", args, &t->v[LINE_RAND][r], NULL);
+		break;
+	}
+	default:
+		return -1;
 	}
 	return rc ? -1 : 0;
 }
@@ -1272,18 +1273,27 @@ static int bench_run(struct bench *b, struct facts *fx)
 		return 1;
 	fprintf(stderr, "fsynclab bench fs: %d round%s over %d targets in %s\n", b->rounds,
 	        b->rounds == 1 ? "" : "s", nt, b->base);
+	/*
+	 * Job-major: within a round, one job runs on every target back to back before the next job,
+	 * so a target and its references run seconds apart; the order rotates each round and job.
+	 */
 	for (int r = 0; r < b->rounds; r++) {
-		for (int k = 0; k < NTARGETS; k++) {
-			struct target *t = &b->t[(k + r) % NTARGETS];
-
-			if (!t->available)
+		for (int j = 0; j < NJOBS; j++) {
+			if (!b->job[j])
 				continue;
-			fprintf(stderr, "  round %d: %s\n", r + 1, t->spec->name);
-			if (target_round(b, t, r) < 0) {
-				if (!bench_stop)
-					fprintf(stderr, "fsynclab bench fs: %s: a job failed\n",
-					        t->spec->name);
-				return 1;
+			for (int k = 0; k < NTARGETS; k++) {
+				struct target *t = &b->t[(k + r + j) % NTARGETS];
+
+				if (!t->available)
+					continue;
+				fprintf(stderr, "  round %d, %s: %s\n", r + 1, line_specs[j].word,
+				        t->spec->name);
+				if (target_job(b, t, j, r) < 0) {
+					if (!bench_stop)
+						fprintf(stderr, "fsynclab bench fs: %s: job %s failed\n",
+						        t->spec->name, line_specs[j].word);
+					return 1;
+				}
 			}
 		}
 	}
