@@ -1261,10 +1261,11 @@ static int bench_run(struct bench *b, struct facts *fx)
 	for (int i = 0; i < NTARGETS && !bench_stop; i++) {
 		if (!b->t[i].selected)
 			continue;
-		nt++;
 		if (target_setup(b, &b->t[i]) < 0) {
 			fprintf(stderr, "fsynclab bench fs: %s: %s\n", b->t[i].spec->name, b->t[i].why);
 			b->t[i].available = false;
+		} else {
+			nt++;
 		}
 	}
 	if (bench_stop)
