@@ -1290,12 +1290,11 @@ static int lo_read_blocks(struct fsl_fs *fs, struct lo_inode *inode, const char 
  * Apply the read rules to a buffered request for SIZE bytes at OFF, of which N were read into BUF
  * (see the model above). Returns 0 or -errno (the request fails).
  */
-static int lo_read_buffered_faults(struct fsl_fs *fs, fuse_req_t req, struct lo_inode *inode,
-                                   const char *path, uint64_t off, uint64_t size, uint8_t *buf, uint64_t n)
+static int lo_read_buffered_faults(struct fsl_fs *fs, struct lo_inode *inode, const char *path, uint64_t off,
+                                   uint64_t size, uint8_t *buf, uint64_t n)
 {
 	uint64_t ps = lo_page_size(), key = lo_read_file_key(inode);
 	uint64_t first = off / ps, last = (off + (size ? size : 1) - 1) / ps;
-	pid_t pid = fuse_req_ctx(req)->pid;
 	bool retry;
 	int rc;
 
@@ -1303,7 +1302,7 @@ static int lo_read_buffered_faults(struct fsl_fs *fs, fuse_req_t req, struct lo_
 	if (!fault_table_probe(fs->faults, FAULT_OP_READ, path, 0, 0, FAULT_PROBE_MATCH, NULL))
 		return 0;
 	if (first == last) {
-		retry = read_retry_take(&lo_read_retries, key, first, pid);
+		retry = read_retry_take(&lo_read_retries, key, first);
 	} else {
 		read_retry_forget(&lo_read_retries, key, first, last);
 		retry = false;
@@ -1313,7 +1312,7 @@ static int lo_read_buffered_faults(struct fsl_fs *fs, fuse_req_t req, struct lo_
 		rc = lo_read_blocks(fs, inode, path, off, buf, n);
 	if (rc < 0) {
 		/* The pages stay !uptodate in the kernel: its next request for them is a retry. */
-		read_retry_expect(&lo_read_retries, key, first, last, pid);
+		read_retry_expect(&lo_read_retries, key, first, last);
 	}
 	return rc;
 }
@@ -1363,7 +1362,7 @@ static void lo_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 	if (direct)
 		rc = fired ? effect_apply_read(&hit, buf, (size_t)n) : 0;
 	else
-		rc = lo_read_buffered_faults(fs, req, inode, path, (uint64_t)off, size, buf, (uint64_t)n);
+		rc = lo_read_buffered_faults(fs, inode, path, (uint64_t)off, size, buf, (uint64_t)n);
 	if (rc < 0)
 		goto out_err;
 	fuse_reply_buf(req, buf, (size_t)n);

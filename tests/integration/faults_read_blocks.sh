@@ -5,7 +5,8 @@
 # block 5 fires when block 5 is read (EIO, or a short read that stops before it), never because a
 # readahead of blocks 0-31 happened to cover it, and `hits` counts the failures the application saw.
 # Also: O_DIRECT requests are matched whole; corrupt damages only the chosen block of a readahead;
-# a block dirty in the emulated cache is served from memory (no rule fires); other block sizes.
+# mmap gets SIGBUS; a block dirty in the emulated cache is served from memory (no rule fires);
+# other block sizes. Reads reach the daemon only when the kernel's cache of f was dropped (drop).
 . "$(dirname "$0")/fusefs_lib.sh" "$@"
 
 BS=4096
@@ -15,10 +16,9 @@ drop() {
 	dd if="$F" iflag=nocache count=0 status=none
 }
 
-# rd OFF LEN — one buffered read(2) of LEN bytes at byte OFF of $F, after a drop: prints the
-# byte count it returned, or "EIO" when it failed.
+# rd OFF LEN — one buffered read(2) of LEN bytes at byte OFF of $F (a new process each time):
+# prints the byte count it returned, or "EIO" when it failed.
 rd() {
-	drop
 	if dd if="$F" of="$T/rd.out" bs="$2" count=1 skip="$1" iflag=skip_bytes status=none 2>"$T/rd.err"; then
 		stat -c %s "$T/rd.out"
 	elif grep -q "Input/output error" "$T/rd.err"; then
@@ -42,10 +42,12 @@ st = json.load(sys.stdin)
 print([r for r in st["rules"] if r["id"] == int(sys.argv[1])][0][sys.argv[2]])' "$1" "$2"
 }
 
-# outcomes OFF LEN N — N reads of LEN bytes at OFF, their results joined by spaces.
+# outcomes OFF LEN N — N reads of LEN bytes at OFF, each after a drop (so that it reaches the
+# disk), their results joined by spaces.
 outcomes() {
 	local out=() i
 	for i in $(seq "$3"); do
+		drop
 		out+=("$(rd "$1" "$2")")
 	done
 	echo "${out[*]}"
@@ -64,17 +66,26 @@ for cache in emulate none; do
 	say "[$cache] the kernel's readahead for a read of blocks 0-3 covers block 5 (the bug's setting)"
 	# A rule that never fires still counts the blocks that reach the disk: block 5 is read.
 	rule --block 5 --effect delay:1us --nth 1000000
+	drop
 	expect_eq "read of blocks 0-3" "$(rd 0 $((4 * BS)))" $((4 * BS))
 	expect_eq "block 5 read from the disk by readahead" "$(count "$ID" matches)" 1
 	"$FSYNCLAB" clear "$M"
 
 	say "[$cache] --block 5 --times 1: blocks 0-3 read fine, block 5 fails once, then reads"
 	rule --block 5 --errno EIO --times 1
+	drop
 	expect_eq "read of blocks 0-3" "$(rd 0 $((4 * BS)))" $((4 * BS))
-	expect_eq "read of block 3" "$(rd $((3 * BS)) $BS)" $BS
 	expect_eq "the readahead spent nothing" "$(count "$ID" matches) $(count "$ID" hits)" "0 0"
-	expect_eq "read of block 5" "$(rd $((5 * BS)) $BS)" EIO
+	expect_eq "read of block 5 (left behind by the readahead)" "$(rd $((5 * BS)) $BS)" EIO
 	expect_eq "read of block 5 again" "$(rd $((5 * BS)) $BS)" $BS
+	expect_eq "read of block 3" "$(rd $((3 * BS)) $BS)" $BS
+	expect_eq "hits = failures seen" "$(count "$ID" hits)" 1
+	"$FSYNCLAB" clear "$M"
+	rule --block 5 --errno EIO --times 1
+	drop
+	expect_eq "after a drop, a read of block 3 alone" "$(rd $((3 * BS)) $BS)" $BS
+	expect_eq "a read of block 5 alone (one-page readahead, then its retry)" "$(rd $((5 * BS)) $BS)" EIO
+	expect_eq "and again" "$(rd $((5 * BS)) $BS)" $BS
 	expect_eq "hits = failures seen" "$(count "$ID" hits)" 1
 	"$FSYNCLAB" clear "$M"
 
@@ -82,6 +93,7 @@ for cache in emulate none; do
 	# Readahead fails; filemap_read re-reads pages 0-4 one by one, page 5 fails, and read(2)
 	# returns the 5 blocks it copied: a short read, no errno. The next read starts at block 5.
 	rule --block 5 --errno EIO --times 1
+	drop
 	expect_eq "dd bs=128k count=1" "$(rd 0 131072)" $((5 * BS))
 	expect_eq "hits after the short read" "$(count "$ID" hits)" 1
 	expect_eq "block 5 afterwards" "$(rd $((5 * BS)) $BS)" $BS
@@ -89,9 +101,22 @@ for cache in emulate none; do
 	expect_eq "hits at the end" "$(count "$ID" hits)" 1
 	"$FSYNCLAB" clear "$M"
 	rule --block 5 --errno EIO
+	drop
 	expect_eq "a read starting at block 5, rule always on" "$(rd $((5 * BS)) 131072)" EIO
+	expect_eq "the same read again" "$(rd $((5 * BS)) 131072)" EIO
+	drop
 	expect_eq "a read ending past it" "$(rd $((2 * BS)) $((8 * BS)))" $((3 * BS))
-	expect_eq "hits = failures seen" "$(count "$ID" hits)" 2
+	expect_eq "hits = failures seen" "$(count "$ID" hits)" 3
+	"$FSYNCLAB" clear "$M"
+
+	say "[$cache] mmap: the fault's read fails with SIGBUS while the rule can fire"
+	rule --block 5 --errno EIO
+	drop
+	rc=0
+	python3 -c 'import mmap, os, sys
+m = mmap.mmap(os.open(sys.argv[1], os.O_RDONLY), 0, prot=mmap.PROT_READ)
+print(m[5 * 4096])' "$F" >/dev/null 2>&1 || rc=$?
+	expect_eq "mmap read of block 5: killed by SIGBUS" "$rc" $((128 + 7))
 	"$FSYNCLAB" clear "$M"
 
 	say "[$cache] --nth 2 and --sequence count reads of the block (readahead-sized reads 4-6)"
@@ -109,6 +134,7 @@ for cache in emulate none; do
 		rule --blocks 0-63 --errno EIO --probability 0.3 --seed "$seed"
 		got=()
 		for g in $(seq 0 15); do
+			drop
 			got+=("$(rd $((g * 4 * BS)) $((4 * BS)))")
 		done
 		echo "${got[*]}" >"$T/prob.$seed.$ID"
@@ -139,6 +165,7 @@ for cache in emulate none; do
 
 	say "[$cache] a rule on the whole file fails the first read the application makes, once"
 	rule --errno EIO --times 1
+	drop
 	if cat "$F" >/dev/null 2>"$T/cat.err"; then
 		echo "FAIL: cat of a file with a read rule on it succeeded" >&2
 		exit 1
@@ -168,11 +195,14 @@ F=$M/f
 make_file
 "$FSIO" "open:1:$F:rw" "write:1:$((5 * BS)):$BS:D"
 rule --block 5 --errno EIO
+drop
 expect_eq "read of dirty block 5" "$(rd $((5 * BS)) $BS)" $BS
 "$FSIO" "open:1:$F:r" "read:1:$((5 * BS)):$BS:D"
+drop
 expect_eq "read of blocks 0-7 (5 dirty)" "$(rd 0 $((8 * BS)))" $((8 * BS))
 expect_eq "dirty block: no match" "$(count "$ID" matches)" 0
 "$FSIO" "open:1:$F:rw" "fsync:1"
+drop
 expect_eq "block 5 on the disk now" "$(rd $((5 * BS)) $BS)" EIO
 "$FSYNCLAB" clear "$M"
 
@@ -182,6 +212,7 @@ for bsize in 512 16384; do
 	F=$M/f
 	make_file
 	rule --block $((22528 / bsize)) --errno EIO --times 1
+	drop
 	expect_eq "read of blocks 0-3" "$(rd 0 $((4 * BS)))" $((4 * BS))
 	expect_eq "read of page 5" "$(rd $((5 * BS)) $BS)" EIO
 	expect_eq "read of page 5 again" "$(rd $((5 * BS)) $BS)" $BS
