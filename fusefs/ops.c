@@ -1211,6 +1211,12 @@ static void lo_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 /* Which requests are the kernel's retries. One mount per daemon process, so one table. */
 static struct read_retry lo_read_retries = READ_RETRY_INIT;
 
+/* The kernel dropped every cached page (a reboot): no retry is pending any more. */
+static void lo_read_forget_retries(void)
+{
+	read_retry_clear(&lo_read_retries);
+}
+
 /* The kernel's page size: the unit of readahead runs and read_folio retries. */
 static uint64_t lo_page_size(void)
 {
@@ -1988,6 +1994,7 @@ int fsl_reboot(struct fsl_fs *fs)
 			fprintf(stderr, "fsynclab: reboot: namespace undo incomplete: %s\n", strerror(-rc));
 	}
 	fsl_invalidate_all(fs);
+	lo_read_forget_retries();
 	return 0;
 }
 

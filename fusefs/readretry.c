@@ -95,3 +95,11 @@ void read_retry_forget(struct read_retry *rr, uint64_t file, uint64_t first, uin
 			rr->runs[i].used = 0;
 	pthread_mutex_unlock(&rr->lock);
 }
+
+void read_retry_clear(struct read_retry *rr)
+{
+	pthread_mutex_lock(&rr->lock);
+	for (size_t i = 0; i < READ_RETRY_RUNS; i++)
+		rr->runs[i].used = 0;
+	pthread_mutex_unlock(&rr->lock);
+}

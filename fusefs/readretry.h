@@ -65,4 +65,7 @@ bool read_retry_take(struct read_retry *rr, uint64_t file, uint64_t page);
  */
 void read_retry_forget(struct read_retry *rr, uint64_t file, uint64_t first, uint64_t last);
 
+/* read_retry_clear - the kernel's cache was dropped as a whole (a power cut): forget every run. */
+void read_retry_clear(struct read_retry *rr);
+
 #endif

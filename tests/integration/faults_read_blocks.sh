@@ -89,6 +89,16 @@ for cache in emulate none; do
 	expect_eq "hits = failures seen" "$(count "$ID" hits)" 1
 	"$FSYNCLAB" clear "$M"
 
+	say "[$cache] a reboot drops the kernel's cache: pages left behind by a readahead are read afresh"
+	rule --block 5 --errno EIO --times 1
+	drop
+	expect_eq "read of blocks 0-3" "$(rd 0 $((4 * BS)))" $((4 * BS))
+	"$FSYNCLAB" reboot "$M"
+	expect_eq "after the reboot, a read of block 5 alone" "$(rd $((5 * BS)) $BS)" EIO
+	expect_eq "and again" "$(rd $((5 * BS)) $BS)" $BS
+	expect_eq "hits = failures seen" "$(count "$ID" hits)" 1
+	"$FSYNCLAB" clear "$M"
+
 	say "[$cache] a 128 KiB read from block 0 stops short before block 5 (what read(2) does)"
 	# Readahead fails; filemap_read re-reads pages 0-4 one by one, page 5 fails, and read(2)
 	# returns the 5 blocks it copied: a short read, no errno. The next read starts at block 5.

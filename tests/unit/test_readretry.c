@@ -83,6 +83,19 @@ static void test_table_and_runs_are_bounded(void **state)
 	assert_false(read_retry_take(&rr, 9, READ_RETRY_RUN_PAGES));
 }
 
+static void test_clear_forgets_every_run(void **state)
+{
+	(void)state;
+	struct read_retry rr = READ_RETRY_INIT;
+	read_retry_expect(&rr, 1, 0, 7);
+	read_retry_expect(&rr, 2, 5, 5);
+	read_retry_clear(&rr);
+	assert_false(read_retry_take(&rr, 1, 3));
+	assert_false(read_retry_take(&rr, 2, 5));
+	read_retry_expect(&rr, 1, 0, 7);
+	assert_true(read_retry_take(&rr, 1, 3));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -91,6 +104,7 @@ int main(void)
 	    cmocka_unit_test(test_failed_retry_is_expected_again_beside_its_run),
 	    cmocka_unit_test(test_new_readahead_makes_overlapping_runs_stale),
 	    cmocka_unit_test(test_table_and_runs_are_bounded),
+	    cmocka_unit_test(test_clear_forgets_every_run),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
