@@ -1462,10 +1462,11 @@ static void lo_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	effect_plan_release(&plan);
 	if (rc < 0)
 		goto out_err;
-	if (fs->cache_emulate && pagecache_over_limit(&fs->pc)) {
+	if (fs->cache_emulate && !pagecache_balance_dirty(&fs->pc)) {
 		/*
-		 * Dirty and writeback pages over the hard limit: the background flusher is behind, so the
-		 * writer pays for writeback, like balance_dirty_pages(). Below it, only the flusher writes.
+		 * Dirty and writeback pages over the hard limit, and the background flusher makes no
+		 * progress (or there is none): the writer pays for writeback itself. Below the limit the
+		 * writer does not wait; at it, it waits for the flusher (balance_dirty_pages()).
 		 */
 		struct pagecache_wb_result res;
 		int wfd = file->writable ? file->fd : lo_open_for_writeback(inode);

@@ -28,8 +28,9 @@
  * Dirty thresholds, after the kernel's dirty_background_ratio and dirty_ratio: a write that takes
  * the DIRTY bytes over the background threshold (half the dirty limit unless configured) wakes the
  * background flusher (cfg.wake_background), which writes back off the writer's path; only when
- * DIRTY plus WRITEBACK bytes exceed the dirty limit is the writer throttled (pagecache_over_limit:
- * its caller writes back itself).
+ * DIRTY plus WRITEBACK bytes exceed the dirty limit is the writer throttled: it waits for the
+ * flusher to bring them under it (pagecache_balance_dirty), and writes back itself only when there
+ * is no flusher or it makes no progress.
  *
  * The error seen by fsync is therefore exactly Linux's: the writeback error goes into the
  * inode's errseq_t, and each open file reports it once (or, with --legacy-errors, the first
@@ -100,18 +101,28 @@ int pagecache_init(struct pagecache *pc, const struct pagecache_config *cfg)
 		free(pc->errors);
 		return -ENOMEM;
 	}
+	atomic_init(&pc->throttled, 0);
 	rc = pthread_mutex_init(&pc->log_lock, NULL);
-	if (rc == 0) {
-		rc = pthread_mutex_init(&pc->pool_lock, NULL);
-		if (rc != 0)
-			pthread_mutex_destroy(&pc->log_lock);
-	}
-	if (rc != 0) {
-		free(pc->pool);
-		free(pc->errors);
-		return -rc;
-	}
-	return 0;
+	if (rc != 0)
+		goto out_free;
+	rc = pthread_mutex_init(&pc->pool_lock, NULL);
+	if (rc != 0)
+		goto out_log;
+	rc = pthread_mutex_init(&pc->balance_lock, NULL);
+	if (rc != 0)
+		goto out_pool;
+	rc = pthread_cond_init(&pc->balance_cond, NULL);
+	if (rc == 0)
+		return 0;
+	pthread_mutex_destroy(&pc->balance_lock);
+out_pool:
+	pthread_mutex_destroy(&pc->pool_lock);
+out_log:
+	pthread_mutex_destroy(&pc->log_lock);
+out_free:
+	free(pc->pool);
+	free(pc->errors);
+	return -rc;
 }
 
 void pagecache_fini(struct pagecache *pc)
@@ -121,22 +132,12 @@ void pagecache_fini(struct pagecache *pc)
 	free(pc->pool);
 	pc->pool = NULL;
 	pc->npool = 0;
+	pthread_cond_destroy(&pc->balance_cond);
+	pthread_mutex_destroy(&pc->balance_lock);
 	pthread_mutex_destroy(&pc->pool_lock);
 	pthread_mutex_destroy(&pc->log_lock);
 	free(pc->errors);
 	pc->errors = NULL;
-}
-
-/* A page from the pool, or a new one. NULL on ENOMEM. */
-static struct page *page_alloc(struct pagecache *pc)
-{
-	struct page *p = NULL;
-
-	pthread_mutex_lock(&pc->pool_lock);
-	if (pc->npool)
-		p = pc->pool[--pc->npool];
-	pthread_mutex_unlock(&pc->pool_lock);
-	return p ? p : malloc(sizeof(*p) + pc->cfg.block_size);
 }
 
 /* Give page P back to the pool (or to malloc when the pool is full). */
@@ -151,6 +152,37 @@ static void page_free(struct pagecache *pc, struct page *p)
 	}
 	pthread_mutex_unlock(&pc->pool_lock);
 	free(p);
+}
+
+/* Give the N pages of P back to the pool with one lock round trip (a writeback batch's). */
+static void page_free_many(struct pagecache *pc, struct page **p, size_t n)
+{
+	size_t k = 0;
+
+	pthread_mutex_lock(&pc->pool_lock);
+	for (; k < n && pc->npool < pc->pool_cap; k++)
+		pc->pool[pc->npool++] = p[k];
+	pthread_mutex_unlock(&pc->pool_lock);
+	for (; k < n; k++)
+		free(p[k]);
+}
+
+/* Pages taken from the pool with one lock round trip, for one write; the rest goes back after. */
+struct page_stash {
+	struct page *p[64];
+	size_t n;
+};
+
+/* A page for a write that needs WANT more (from the stash, refilled from the pool, or malloc). */
+static struct page *page_stash_get(struct pagecache *pc, struct page_stash *st, uint64_t want)
+{
+	if (st->n == 0) {
+		pthread_mutex_lock(&pc->pool_lock);
+		while (st->n < want && st->n < sizeof(st->p) / sizeof(st->p[0]) && pc->npool)
+			st->p[st->n++] = pc->pool[--pc->npool];
+		pthread_mutex_unlock(&pc->pool_lock);
+	}
+	return st->n ? st->p[--st->n] : malloc(sizeof(struct page) + pc->cfg.block_size);
 }
 
 int pagecache_inode_init(struct pagecache_inode *pi)
@@ -170,43 +202,52 @@ int pagecache_inode_init(struct pagecache_inode *pi)
 }
 
 /*
- * Move page P to state S, keeping the DIRTY and WRITEBACK counts (the inode's and the cache's) in
- * step. Caller holds pi->lock.
+ * Move page P to state S, keeping the inode's DIRTY and WRITEBACK counts in step. The cache-wide
+ * byte counts follow with counts_publish_locked() once per operation (they are atomics every writer
+ * and the flusher share: one update per batch, not per page). Caller holds pi->lock.
  */
-static void page_set_state_locked(struct pagecache *pc, struct pagecache_inode *pi, struct page *p,
-                                  enum page_state s)
+static void page_set_state_locked(struct pagecache_inode *pi, struct page *p, enum page_state s)
+{
+	if (p->state == PAGE_DIRTY)
+		pi->ndirty--;
+	else if (p->state == PAGE_WRITEBACK)
+		pi->nwriteback--;
+	if (s == PAGE_DIRTY)
+		pi->ndirty++;
+	else if (s == PAGE_WRITEBACK)
+		pi->nwriteback++;
+	p->state = s;
+}
+
+/* The inode's counts were (NDIRTY0, NWB0) when the operation began: move the cache's by as much. */
+static void counts_publish_locked(struct pagecache *pc, struct pagecache_inode *pi, size_t ndirty0,
+                                  size_t nwb0)
 {
 	uint64_t bs = pc->cfg.block_size;
 
-	if (p->state == s)
-		return;
-	if (p->state == PAGE_DIRTY) {
-		pi->ndirty--;
-		atomic_fetch_sub(&pc->dirty_bytes, bs);
-	} else if (p->state == PAGE_WRITEBACK) {
-		pi->nwriteback--;
-		atomic_fetch_sub(&pc->writeback_bytes, bs);
-	}
-	if (s == PAGE_DIRTY) {
-		pi->ndirty++;
-		atomic_fetch_add(&pc->dirty_bytes, bs);
-	} else if (s == PAGE_WRITEBACK) {
-		pi->nwriteback++;
-		atomic_fetch_add(&pc->writeback_bytes, bs);
-	}
-	p->state = s;
+	/* Additions first: the sum (the hard limit's measure) never dips below the truth. */
+	if (pi->nwriteback > nwb0)
+		atomic_fetch_add(&pc->writeback_bytes, (pi->nwriteback - nwb0) * bs);
+	if (pi->ndirty > ndirty0)
+		atomic_fetch_add(&pc->dirty_bytes, (pi->ndirty - ndirty0) * bs);
+	if (pi->nwriteback < nwb0)
+		atomic_fetch_sub(&pc->writeback_bytes, (nwb0 - pi->nwriteback) * bs);
+	if (pi->ndirty < ndirty0)
+		atomic_fetch_sub(&pc->dirty_bytes, (ndirty0 - pi->ndirty) * bs);
 }
 
 /* Free every page; the caller holds pi->lock with no I/O in flight (or owns pi exclusively). */
 static bool drop_pages_locked(struct pagecache *pc, struct pagecache_inode *pi)
 {
 	bool any = pi->npages > 0;
+	size_t ndirty0 = pi->ndirty, nwb0 = pi->nwriteback;
 
 	for (size_t i = 0; i < pi->npages; i++) {
-		page_set_state_locked(pc, pi, pi->pages[i], PAGE_CLEAN);
+		page_set_state_locked(pi, pi->pages[i], PAGE_CLEAN);
 		page_free(pc, pi->pages[i]);
 	}
 	pi->npages = 0;
+	counts_publish_locked(pc, pi, ndirty0, nwb0);
 	return any;
 }
 
@@ -435,11 +476,15 @@ ssize_t pagecache_write(struct pagecache *pc, struct pagecache_inode *pi, int fd
 	uint64_t bs = pc->cfg.block_size, end = off + len;
 	bool was_clean;
 	ssize_t ret = (ssize_t)len;
+	size_t ndirty0, nwb0;
+	struct page_stash stash = {.n = 0};
 	int rc;
 
 	if (len == 0)
 		return 0;
 	pthread_mutex_lock(&pi->lock);
+	ndirty0 = pi->ndirty;
+	nwb0 = pi->nwriteback;
 	/* Stable pages: a page whose writeback is in flight is not changed under it; wait for it. */
 	wait_on_writeback_locked(pi, off / bs, (end - 1) / bs);
 	rc = ensure_size_locked(pi, fd);
@@ -456,7 +501,7 @@ ssize_t pagecache_write(struct pagecache *pc, struct pagecache_inode *pi, int fd
 		struct page *p = pos < pi->npages && pi->pages[pos]->index == idx ? pi->pages[pos] : NULL;
 
 		if (!p) {
-			p = page_alloc(pc);
+			p = page_stash_get(pc, &stash, (end - pstart + bs - 1) / bs);
 			if (!p) {
 				ret = -ENOMEM;
 				goto out;
@@ -479,7 +524,7 @@ ssize_t pagecache_write(struct pagecache *pc, struct pagecache_inode *pi, int fd
 				goto out;
 			}
 		}
-		page_set_state_locked(pc, pi, p, PAGE_DIRTY);
+		page_set_state_locked(pi, p, PAGE_DIRTY);
 		memcpy(p->data + (from - pstart), (const uint8_t *)buf + (from - off), to - from);
 		if (to > pi->size)
 			pi->size = to;
@@ -489,7 +534,9 @@ ssize_t pagecache_write(struct pagecache *pc, struct pagecache_inode *pi, int fd
 	if (clock_gettime(CLOCK_REALTIME, &pi->mtime) == 0)
 		pi->mtime_valid = true;
 out:
+	counts_publish_locked(pc, pi, ndirty0, nwb0);
 	pthread_mutex_unlock(&pi->lock);
+	page_free_many(pc, stash.p, stash.n);
 	/* Over the background threshold: wake the flusher (once until it rearms), do no I/O here. */
 	if (ret > 0 && pc->cfg.wake_background && pagecache_over_background(pc) &&
 	    !atomic_exchange(&pc->background_woken, true))
@@ -639,13 +686,13 @@ static bool page_failed_locked(struct pagecache *pc, struct pagecache_inode *pi,
 	}
 	switch (pc->cfg.profile->page_fate) {
 	case PAGE_FATE_KEEP_DIRTY:
-		page_set_state_locked(pc, pi, p, PAGE_DIRTY);
+		page_set_state_locked(pi, p, PAGE_DIRTY);
 		return true;
 	case PAGE_FATE_FAILED_CLEAN:
-		page_set_state_locked(pc, pi, p, PAGE_FAILED);
+		page_set_state_locked(pi, p, PAGE_FAILED);
 		return true;
 	case PAGE_FATE_REVERT:
-		page_set_state_locked(pc, pi, p, PAGE_FAILED); /* dropped by the caller */
+		page_set_state_locked(pi, p, PAGE_FAILED); /* dropped by the caller */
 		if (!res->reverted || p->index * bs < res->revert_start)
 			res->revert_start = p->index * bs;
 		if (!res->reverted || pend > res->revert_end)
@@ -660,11 +707,11 @@ static bool page_failed_locked(struct pagecache *pc, struct pagecache_inode *pi,
  * A page that reached the disk: dirty no more; kept (DIVERGED) only if the disk differs from it.
  * Returns true when the page stays cached. Caller holds pi->lock.
  */
-static bool page_written_locked(struct pagecache *pc, struct pagecache_inode *pi, struct page *p,
-                                bool diverged, struct pagecache_wb_result *res)
+static bool page_written_locked(struct pagecache_inode *pi, struct page *p, bool diverged,
+                                struct pagecache_wb_result *res)
 {
 	res->written++;
-	page_set_state_locked(pc, pi, p, diverged ? PAGE_DIVERGED : PAGE_CLEAN);
+	page_set_state_locked(pi, p, diverged ? PAGE_DIVERGED : PAGE_CLEAN);
 	return diverged;
 }
 
@@ -697,7 +744,7 @@ static bool wb_pick_locked(struct pagecache *pc, struct pagecache_inode *pi, con
                            uint64_t last, struct wb_batch *b, struct pagecache_wb_result *res)
 {
 	uint64_t bs = pc->cfg.block_size;
-	size_t pos = page_lower_bound(pi, *next);
+	size_t pos = page_lower_bound(pi, *next), ndirty0 = pi->ndirty, nwb0 = pi->nwriteback;
 
 	b->nrun = 0;
 	b->fx = NULL;
@@ -713,7 +760,7 @@ static bool wb_pick_locked(struct pagecache *pc, struct pagecache_inode *pi, con
 		plen = page_len_locked(pc, pi, p);
 		if (plen == 0) {
 			/* Wholly past the end of the file (truncated): nothing to write. */
-			page_written_locked(pc, pi, p, false, res);
+			page_written_locked(pi, p, false, res);
 			page_remove_at(pc, pi, pos);
 			continue;
 		}
@@ -721,7 +768,7 @@ static bool wb_pick_locked(struct pagecache *pc, struct pagecache_inode *pi, con
 		if (b->nrun && (b->off + b->nrun * bs != pstart || b->nrun == WB_RUN_MAX ||
 		                b->iov[b->nrun - 1].iov_len != bs))
 			break;
-		page_set_state_locked(pc, pi, p, PAGE_WRITEBACK);
+		page_set_state_locked(pi, p, PAGE_WRITEBACK);
 		pos++;
 		if (!pc->cfg.faults ||
 		    !fault_table_check(pc->cfg.faults, FAULT_OP_WRITEBACK, path, pstart, plen, &b->hit)) {
@@ -738,6 +785,7 @@ static bool wb_pick_locked(struct pagecache *pc, struct pagecache_inode *pi, con
 		break;
 	}
 	*next = pos < pi->npages ? pi->pages[pos]->index : last + 1;
+	counts_publish_locked(pc, pi, ndirty0, nwb0);
 	if (!b->nrun && !b->fx)
 		return false;
 	b->need_stamp = !pi->mtime_valid;
@@ -793,6 +841,7 @@ static int wb_finish_locked(struct pagecache *pc, struct pagecache_inode *pi, in
 {
 	uint64_t grow_to = 0;
 	unsigned written = res->written;
+	size_t ndirty0 = pi->ndirty, nwb0 = pi->nwriteback, nfree = 0;
 	int first_err = b->run_rc ? b->run_rc : b->fx_rc;
 
 	if (b->nrun) {
@@ -803,20 +852,21 @@ static int wb_finish_locked(struct pagecache *pc, struct pagecache_inode *pi, in
 			struct page *p = b->run[k];
 			bool keep = b->run_rc < 0
 			                ? page_failed_locked(pc, pi, p, b->run_rc, path, res, &grow_to)
-			                : page_written_locked(pc, pi, p, false, res);
+			                : page_written_locked(pi, p, false, res);
 
 			if (keep)
 				pi->pages[j++] = p;
 			else
-				page_free(pc, p);
+				b->run[nfree++] = p; /* freed below, in one go */
 		}
 		memmove(&pi->pages[j], &pi->pages[pos + b->nrun],
 		        (pi->npages - pos - b->nrun) * sizeof(*pi->pages));
 		pi->npages -= pos + b->nrun - j;
+		page_free_many(pc, b->run, nfree);
 	}
 	if (b->fx) {
 		bool keep = b->fx_rc < 0 ? page_failed_locked(pc, pi, b->fx, b->fx_rc, path, res, &grow_to)
-		                         : page_written_locked(pc, pi, b->fx, b->fx_diverged, res);
+		                         : page_written_locked(pi, b->fx, b->fx_diverged, res);
 
 		if (!keep)
 			page_remove_at(pc, pi, page_lower_bound(pi, b->fx->index));
@@ -848,8 +898,15 @@ static int wb_finish_locked(struct pagecache *pc, struct pagecache_inode *pi, in
 		if (fstat(fd, &st) == 0 && (uint64_t)st.st_size >= pi->size)
 			pi->size_valid = false;
 	}
+	counts_publish_locked(pc, pi, ndirty0, nwb0);
 	pi->io_inflight--;
 	pthread_cond_broadcast(&pi->wb_done);
+	if (atomic_load(&pc->throttled) > 0) {
+		/* Writers wait at the dirty limit: the counts went down, let them look. */
+		pthread_mutex_lock(&pc->balance_lock);
+		pthread_cond_broadcast(&pc->balance_cond);
+		pthread_mutex_unlock(&pc->balance_lock);
+	}
 	return first_err;
 }
 
@@ -906,14 +963,18 @@ void pagecache_truncate(struct pagecache *pc, struct pagecache_inode *pi, uint64
 	uint64_t bs = pc->cfg.block_size;
 	size_t j = 0;
 
+	size_t ndirty0, nwb0;
+
 	pthread_mutex_lock(&pi->lock);
 	io_quiesce_locked(pi);
+	ndirty0 = pi->ndirty;
+	nwb0 = pi->nwriteback;
 	for (size_t i = 0; i < pi->npages; i++) {
 		struct page *p = pi->pages[i];
 		uint64_t pstart = p->index * bs;
 
 		if (pstart >= newsize) {
-			page_set_state_locked(pc, pi, p, PAGE_CLEAN);
+			page_set_state_locked(pi, p, PAGE_CLEAN);
 			page_free(pc, p);
 			continue;
 		}
@@ -922,6 +983,7 @@ void pagecache_truncate(struct pagecache *pc, struct pagecache_inode *pi, uint64
 		pi->pages[j++] = p;
 	}
 	pi->npages = j;
+	counts_publish_locked(pc, pi, ndirty0, nwb0);
 	if (pi->size_valid)
 		pi->size = newsize;
 	io_resume_locked(pi);
@@ -1064,6 +1126,45 @@ size_t pagecache_writeback_pages(struct pagecache_inode *pi)
 bool pagecache_over_limit(struct pagecache *pc)
 {
 	return atomic_load(&pc->dirty_bytes) + atomic_load(&pc->writeback_bytes) > pc->cfg.dirty_limit;
+}
+
+/* Bytes in DIRTY and WRITEBACK pages, all inodes. */
+static uint64_t unwritten_bytes(struct pagecache *pc)
+{
+	return atomic_load(&pc->dirty_bytes) + atomic_load(&pc->writeback_bytes);
+}
+
+bool pagecache_balance_dirty(struct pagecache *pc)
+{
+	bool under = false;
+
+	if (!pagecache_over_limit(pc))
+		return true;
+	if (!pc->cfg.wake_background)
+		return false;
+	atomic_store(&pc->background_woken, true);
+	pc->cfg.wake_background(pc->cfg.wake_arg);
+	atomic_fetch_add(&pc->throttled, 1);
+	pthread_mutex_lock(&pc->balance_lock);
+	for (;;) {
+		uint64_t before = unwritten_bytes(pc);
+		struct timespec until;
+		int rc = 0;
+
+		if (clock_gettime(CLOCK_REALTIME, &until) != 0)
+			break;
+		until.tv_nsec += 200000000;
+		until.tv_sec += until.tv_nsec / 1000000000;
+		until.tv_nsec %= 1000000000;
+		/* Checked under balance_lock, which a finishing batch takes to broadcast: no lost wake-up. */
+		while (!(under = !pagecache_over_limit(pc)) && rc != ETIMEDOUT)
+			rc = pthread_cond_timedwait(&pc->balance_cond, &pc->balance_lock, &until);
+		if (under || unwritten_bytes(pc) >= before)
+			break; /* under the limit, or no progress in 200 ms */
+	}
+	pthread_mutex_unlock(&pc->balance_lock);
+	atomic_fetch_sub(&pc->throttled, 1);
+	return under;
 }
 
 bool pagecache_over_background(struct pagecache *pc)

@@ -72,8 +72,11 @@ struct pagecache {
 	struct pagecache_error *errors;   /* the most recent PAGECACHE_MAX_ERRORS errors */
 	size_t nerrors;
 	uint64_t errors_total;
-	pthread_mutex_t pool_lock; /* protects the pool of free pages below */
-	struct page **pool;        /* freed pages kept for reuse: no page faults on a busy cache */
+	pthread_mutex_t balance_lock; /* with balance_cond: writers throttled at the dirty limit */
+	pthread_cond_t balance_cond;  /* broadcast when a writeback batch ends while writers wait */
+	atomic_uint throttled;        /* writers waiting in pagecache_balance_dirty() */
+	pthread_mutex_t pool_lock;    /* protects the pool of free pages below */
+	struct page **pool;           /* freed pages kept for reuse: no page faults on a busy cache */
 	size_t npool, pool_cap;
 };
 
@@ -243,6 +246,15 @@ size_t pagecache_writeback_pages(struct pagecache_inode *pi);
  * writer is throttled (it writes back itself, like balance_dirty_pages()).
  */
 bool pagecache_over_limit(struct pagecache *pc);
+
+/*
+ * pagecache_balance_dirty - the writer's throttle, after balance_dirty_pages(): while dirty and
+ * writeback pages exceed the dirty limit, wake the background flusher and wait for its writeback
+ * to bring them under it. Returns true when under the limit (at once if it already was); false
+ * when there is no flusher (cfg.wake_background NULL) or the pages did not go down for 200 ms
+ * (the flusher cannot keep up, or cannot write): the caller then writes back itself.
+ */
+bool pagecache_balance_dirty(struct pagecache *pc);
 
 /*
  * pagecache_over_background - true when dirty pages exceed the background threshold: the

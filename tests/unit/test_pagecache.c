@@ -784,6 +784,79 @@ static void test_hard_limit_counts_pages_under_writeback(void **state)
 	fixture_free(f);
 }
 
+/* A flusher that drains on every wake until stopped (for the writer throttle). */
+struct drain_thread {
+	struct bg_flusher *b;
+	struct fixture *f;
+	bool stop; /* protected by b->lock */
+	int wakes_seen;
+	int rc; /* the first writeback error */
+};
+
+static void *drain_thread_main(void *arg)
+{
+	struct drain_thread *t = arg;
+
+	pthread_mutex_lock(&t->b->lock);
+	for (;;) {
+		while (!t->stop && t->b->wakes == t->wakes_seen)
+			pthread_cond_wait(&t->b->cond, &t->b->lock);
+		if (t->stop)
+			break;
+		t->wakes_seen = t->b->wakes;
+		pthread_mutex_unlock(&t->b->lock);
+		pagecache_background_rearm(&t->f->pc);
+		if (!t->rc)
+			t->rc = pagecache_writeback_inode(&t->f->pc, &t->f->pi, t->f->fd, "f", NULL);
+		pthread_mutex_lock(&t->b->lock);
+	}
+	pthread_mutex_unlock(&t->b->lock);
+	return NULL;
+}
+
+/*
+ * The writer's throttle: under the dirty limit it returns at once; over it without a flusher it
+ * says so (the caller writes back itself); over it with a flusher it wakes the flusher and waits
+ * until the flusher's writeback brought the pages under the limit.
+ */
+static void test_balance_dirty_waits_for_the_flusher(void **state)
+{
+	struct bg_flusher b = {.wakes = 0};
+	struct pagecache_config cfg = {.block_size = BS, .dirty_limit = 4 * BS, .dirty_background = 16 * BS};
+	struct fixture *f;
+	struct drain_thread t = {.b = &b};
+	pthread_t thread;
+
+	(void)state;
+	assert_int_equal(pthread_mutex_init(&b.lock, NULL), 0);
+	assert_int_equal(pthread_cond_init(&b.cond, NULL), 0);
+	f = fixture_new_cfg("ext4-ordered", cfg);
+	for (uint64_t i = 0; i < 4; i++)
+		cache_write_block(f, i, 'x');
+	assert_true(pagecache_balance_dirty(&f->pc)); /* at the limit, not over */
+	cache_write_block(f, 4, 'x');
+	assert_false(pagecache_balance_dirty(&f->pc)); /* over, and no flusher to wait for */
+	assert_int_equal(disk_size(f), 0);
+
+	f->pc.cfg.wake_background = bg_wake;
+	f->pc.cfg.wake_arg = &b;
+	t.f = f;
+	assert_int_equal(pthread_create(&thread, NULL, drain_thread_main, &t), 0);
+	assert_true(pagecache_balance_dirty(&f->pc)); /* wakes the flusher, waits for it */
+	assert_false(pagecache_over_limit(&f->pc));
+	assert_int_equal(disk_size(f), 5 * BS); /* written by the flusher's thread */
+	assert_true(b.wakes >= 1);
+	pthread_mutex_lock(&b.lock);
+	t.stop = true;
+	pthread_cond_broadcast(&b.cond);
+	pthread_mutex_unlock(&b.lock);
+	assert_int_equal(pthread_join(thread, NULL), 0);
+	assert_int_equal(t.rc, 0);
+	fixture_free(f);
+	pthread_cond_destroy(&b.cond);
+	pthread_mutex_destroy(&b.lock);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -811,6 +884,7 @@ int main(void)
 	    cmocka_unit_test(test_truncate_waits_for_writeback_in_flight),
 	    cmocka_unit_test(test_background_threshold_wakes_flusher_off_the_writer_path),
 	    cmocka_unit_test(test_hard_limit_counts_pages_under_writeback),
+	    cmocka_unit_test(test_balance_dirty_waits_for_the_flusher),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
