@@ -32,6 +32,7 @@
  */
 #include "commands.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -195,16 +196,59 @@ static void signals_restore(void)
 
 /* ---- Processes ---- */
 
+/* Send SIG to PID, saying so when that fails for another reason than "already gone". */
+static void kill_pid(pid_t pid, int sig)
+{
+	if (kill(pid, sig) != 0 && errno != ESRCH)
+		fprintf(stderr, "fsynclab bench fs: kill %ld: %s\n", (long)pid, strerror(errno));
+}
+
+/*
+ * SIGKILL the children of PID (from /proc/PID/task/ * /children): fio forks each job into a
+ * session of its own, so killing fio's process group would miss them.
+ */
+static void kill_children(pid_t pid)
+{
+	char path[96];
+	DIR *d;
+	struct dirent *e;
+
+	snprintf(path, sizeof(path), "/proc/%ld/task", (long)pid);
+	d = opendir(path);
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		long child;
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/task/%.20s/children", (long)pid, e->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		while (fscanf(f, "%ld", &child) == 1)
+			if (child > 1)
+				kill_pid((pid_t)child, SIGKILL);
+		if (fclose(f) != 0)
+			fprintf(stderr, "fsynclab bench fs: reading %s: %s\n", path, strerror(errno));
+	}
+	if (closedir(d) != 0)
+		fprintf(stderr, "fsynclab bench fs: closedir: %s\n", strerror(errno));
+}
+
 /*
  * Run ARGV (NULL-terminated), stdout to OUT (NULL = inherit, "" = /dev/null). When a stop signal
- * arrives while it runs and INTERRUPTIBLE is set, the child gets SIGTERM (fio stops its jobs);
- * otherwise it is left to finish. Returns its exit status, or -1 (killed, or could not run).
+ * arrives while it runs and INTERRUPTIBLE is set, the child gets SIGTERM (fio stops its jobs),
+ * and SIGKILL, with its own children, if it is still there 3 s later: fio 3.33 can deadlock when
+ * a terminal's Ctrl-C reaches it and its job together. Otherwise the child is left to finish.
+ * Returns its exit status, or -1 (killed, or could not run).
  */
 static int run_argv(char *const argv[], const char *out, bool interruptible)
 {
+	const struct timespec tick = {.tv_sec = 0, .tv_nsec = 20 * 1000 * 1000};
 	pid_t pid = fork();
-	bool killed = false;
-	int status;
+	int status, waited_ms = -1; /* since SIGTERM; -1 = not sent */
 
 	if (pid < 0)
 		return -1;
@@ -220,16 +264,27 @@ static int run_argv(char *const argv[], const char *out, bool interruptible)
 		_exit(127);
 	}
 	for (;;) {
-		if (interruptible && bench_stop && !killed) {
-			if (kill(pid, SIGTERM) != 0 && errno != ESRCH)
-				fprintf(stderr, "fsynclab bench fs: kill %ld: %s\n", (long)pid,
-				        strerror(errno));
-			killed = true;
+		pid_t w;
+
+		if (interruptible && bench_stop && waited_ms < 0) {
+			kill_pid(pid, SIGTERM);
+			waited_ms = 0;
 		}
-		if (waitpid(pid, &status, 0) == pid)
+		w = waitpid(pid, &status, waited_ms >= 0 ? WNOHANG : 0);
+		if (w == pid)
 			break;
-		if (errno != EINTR)
+		if (w < 0 && errno != EINTR)
 			return -1;
+		if (w == 0) { /* after SIGTERM: poll */
+			if (waited_ms == 3000) {
+				fprintf(stderr, "fsynclab bench fs: %s did not stop on SIGTERM; killing it\n",
+				        strcmp(argv[0], "nice") == 0 ? argv[1] : argv[0]);
+				kill_children(pid);
+				kill_pid(pid, SIGKILL);
+			}
+			nanosleep(&tick, NULL);
+			waited_ms += 20;
+		}
 	}
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
@@ -484,7 +539,7 @@ static bool still_mounted(const char *path)
  */
 static void target_teardown(struct bench *b, struct target *t)
 {
-	if (t->spec->kind == TARGET_FSYNCLAB && t->mounted) {
+	if (t->spec->kind == TARGET_FSYNCLAB && (t->mounted || still_mounted(t->mnt))) {
 		char *argv[] = {b->self, "umount", t->mnt, NULL};
 
 		if (run_argv(argv, NULL, false) == 0) {
@@ -496,9 +551,8 @@ static void target_teardown(struct bench *b, struct target *t)
 			        t->mnt, t->daemon_log);
 			if (mountpoint_unmount(t->mnt, true) < 0)
 				fprintf(stderr, "fsynclab bench fs: detach %s failed\n", t->mnt);
-			if (t->pid > 0 && kill(t->pid, SIGTERM) != 0 && errno != ESRCH)
-				fprintf(stderr, "fsynclab bench fs: kill %ld: %s\n", (long)t->pid,
-				        strerror(errno));
+			if (t->pid > 0)
+				kill_pid(t->pid, SIGTERM);
 		}
 	} else if (t->spec->kind != TARGET_FSYNCLAB && t->spec->kind != TARGET_NATIVE) {
 		if (still_mounted(t->mnt)) {
@@ -512,10 +566,8 @@ static void target_teardown(struct bench *b, struct target *t)
 			}
 		}
 		if (t->pid > 0) {
-			if (mountpoint_wait_exit(t->pid, 5000) < 0 && kill(t->pid, SIGKILL) != 0 &&
-			    errno != ESRCH)
-				fprintf(stderr, "fsynclab bench fs: kill %ld: %s\n", (long)t->pid,
-				        strerror(errno));
+			if (mountpoint_wait_exit(t->pid, 5000) < 0)
+				kill_pid(t->pid, SIGKILL);
 			while (waitpid(t->pid, NULL, 0) < 0 && errno == EINTR)
 				;
 			t->pid = 0;

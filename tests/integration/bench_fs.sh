@@ -9,7 +9,8 @@
 #     with the figures it prints;
 #   - bad input (--rounds 0 / 99, --dir /nonexistent, unknown --jobs / --targets words): exit 2,
 #     a message naming the word, nothing created, nothing mounted;
-#   - SIGINT in the middle of a run: exit 130, no mount left, the scratch directory removed.
+#   - SIGINT in the middle of a run: exit 130, no mount left, the scratch directory removed; and
+#     with a fake fio that ignores SIGTERM, it and its child are SIGKILLed 3 s later.
 # Needs root, /dev/fuse and fio (skips with 77 otherwise). About 30 s.
 set -euo pipefail
 
@@ -36,6 +37,10 @@ cleanup() {
 	if [ -n "$BENCH_PID" ] && kill -0 "$BENCH_PID" 2>/dev/null; then
 		kill -TERM "$BENCH_PID" 2>/dev/null || true
 		wait "$BENCH_PID" 2>/dev/null || true
+	fi
+	# The fake fio's child (last test), if the benchmark failed to kill it: by pid, if still a sleep.
+	if [ -s "$T/fake/child" ] && [ "$(tr '\0' ' ' <"/proc/$(cat "$T/fake/child")/cmdline" 2>/dev/null)" = "sleep 60 " ]; then
+		kill -KILL "$(cat "$T/fake/child")" 2>/dev/null || true
 	fi
 	for m in $(mounts_under "$T"); do
 		"$FSYNCLAB" umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
@@ -213,4 +218,46 @@ BENCH_PID=
 grep -q "interrupted by signal 2" "$T/sig.err" || fail "no interruption message: $(cat "$T/sig.err")"
 nothing_left "$T/sig" "the interrupted run"
 
-echo "ok: bench fs --json, text, bad input and SIGINT"
+say "SIGINT while fio ignores SIGTERM: fio and its child are killed 3 s later, nothing left"
+mkdir "$T/fake" "$T/stuck"
+cat >"$T/fake/fio" <<'EOF2'
+#!/bin/bash
+# A fio that will not stop on SIGTERM and has a child, as fio's job processes are.
+if [ "${1:-}" = --version ]; then echo fio-fake; exit 0; fi
+trap '' TERM
+sleep 60 &
+echo $! >"$FAKE_FIO_CHILD"
+wait $!
+EOF2
+chmod +x "$T/fake/fio"
+export FAKE_FIO_CHILD=$T/fake/child
+PATH=$T/fake:$PATH python3 -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])' \
+	"$FSYNCLAB" bench fs --quick --rounds 1 --targets native --dir "$T/stuck" >/dev/null 2>"$T/stuck.err" &
+BENCH_PID=$!
+for _ in $(seq 200); do
+	[ -s "$FAKE_FIO_CHILD" ] && break
+	sleep 0.1
+done
+[ -s "$FAKE_FIO_CHILD" ] || fail "the fake fio never started: $(cat "$T/stuck.err")"
+kill -INT "$BENCH_PID"
+rc=0
+wait "$BENCH_PID" || rc=$?
+BENCH_PID=
+[ $rc -eq 130 ] || fail "run with a stuck fio: exit $rc, expected 130: $(cat "$T/stuck.err")"
+grep -q "did not stop on SIGTERM; killing it" "$T/stuck.err" || fail "no escalation message: $(cat "$T/stuck.err")"
+child=$(cat "$FAKE_FIO_CHILD")
+# Gone, or a zombie its new parent has yet to reap.
+for _ in $(seq 20); do
+	state=$(sed 's/.*) //' "/proc/$child/stat" 2>/dev/null | cut -c1) || state=
+	case "$state" in "" | Z | X) break ;; esac
+	sleep 0.1
+done
+case "$state" in "" | Z | X) ;; *)
+	ps -o pid,ppid,stat,cmd -p "$child" >&2 || true
+	kill -KILL "$child"
+	fail "fio's child $child was left running (state $state)"
+	;;
+esac
+nothing_left "$T/stuck" "the run with a stuck fio"
+
+echo "ok: bench fs --json, text, bad input, SIGINT, stuck fio"
