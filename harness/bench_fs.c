@@ -1288,8 +1288,8 @@ static int bench_parse(struct bench *b, int argc, char **argv, const char **pare
 	return -1;
 }
 
-/* Remove the scratch directory, unless something is still mounted under it. */
-static void bench_remove_base(struct bench *b)
+/* Remove the scratch directory, unless something is still mounted under it. Returns true when removed. */
+static bool bench_remove_base(struct bench *b)
 {
 	char *rm_argv[] = {"rm", "-rf", "--one-file-system", b->base, NULL};
 
@@ -1297,10 +1297,13 @@ static void bench_remove_base(struct bench *b)
 		if (b->t[i].spec && b->t[i].spec->kind != TARGET_NATIVE && still_mounted(b->t[i].mnt)) {
 			fprintf(stderr, "fsynclab bench fs: %s is still mounted; leaving %s\n", b->t[i].mnt,
 			        b->base);
-			return;
+			return false;
 		}
-	if (run_argv(rm_argv, NULL, false) != 0)
+	if (run_argv(rm_argv, NULL, false) != 0) {
 		fprintf(stderr, "fsynclab bench fs: could not remove %s\n", b->base);
+		return false;
+	}
+	return true;
 }
 
 /* Set up the targets, run the rounds, gather the end facts. Returns 0, or 1 when something could not run. */
@@ -1351,6 +1354,10 @@ static int bench_run(struct bench *b, struct facts *fx)
 		}
 	}
 	loadavg_read(fx->load_end);
+	fprintf(stderr, "fsynclab bench fs: load average %.2f at end on %ld CPUs%s\n", fx->load_end[0],
+	        fx->cpus,
+	        isfinite(fx->load_end[0]) && fx->load_end[0] > (double)fx->cpus ? ": figures are unreliable"
+	                                                                        : "");
 	if (b->t[T_RULES].available)
 		fx->rule_check_ns = idle_rule_check_ns();
 	return 0;
@@ -1362,7 +1369,7 @@ int bench_fs(int argc, char **argv)
 	struct facts fx;
 	const char *parent = getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp";
 	char tmpl[PATH_MAX];
-	bool json = false;
+	bool json = false, clean = true; /* clean: nothing left behind */
 	int status;
 
 	if (!b)
@@ -1423,14 +1430,14 @@ int bench_fs(int argc, char **argv)
 	}
 	for (int i = 0; i < NTARGETS; i++)
 		target_teardown(b, &b->t[i]);
-	bench_remove_base(b);
+	clean = bench_remove_base(b);
 out_signals:
 	free(b);
 	if (bench_stop) {
 		int sig = bench_stop;
 
-		fprintf(stderr, "fsynclab bench fs: interrupted by signal %d; unmounted and cleaned up\n",
-		        sig);
+		fprintf(stderr, "fsynclab bench fs: interrupted by signal %d; %s\n", sig,
+		        clean ? "unmounted and cleaned up" : "see above for what is left");
 		signals_restore();
 		raise(sig);
 		return 128 + sig;
