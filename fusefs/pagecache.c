@@ -48,8 +48,10 @@
  *   - truncate, zero-range, write-through and the power cut first block new batches
  *     (wb_blocked) and wait for io_inflight to reach 0, so no late write lands behind them;
  *     pagecache_writeback_block() lets a caller extend that over its own backing-file change.
- * The error log and the page pool have their own locks; the dirty and writeback byte counts are
- * atomic.
+ * The error log and the page pool have their own locks. The cache-wide dirty and writeback byte
+ * counts are atomics, moved once per operation (counts_publish_locked). Writers throttled at the
+ * dirty limit wait on balance_cond under balance_lock, which a finishing batch takes (after the
+ * inode's lock, never before) to broadcast while any writer waits.
  */
 #include "pagecache.h"
 
