@@ -161,9 +161,13 @@ for g in goals:
     need(g["job"] in jobs or (g["job"] == "cpu" and "seq" in jobs), "goal on a job that did not run: %r" % g)
     need(num(g["threshold"]) and num(g["median"]) and num(g["min"]) and num(g["max"]), "goal numbers %r" % g)
     need(isinstance(g["met"], bool) and g["met"] == (g["median"] >= g["threshold"]), "goal met %r" % g)
-    if g["job"] != "cpu":
-        want = T[g["target"]]["jobs"][g["job"]]["vs_" + g["against"]]["median"]
-        need(close(g["median"], want), "goal median %r is not the paired median %r" % (g["median"], want))
+    need(g["why"] is None, "goal why %r" % g)
+    line = T[g["target"]]["cpu_s_per_gib"] if g["job"] == "cpu" else T[g["target"]]["jobs"][g["job"]]
+    pr = line["vs_" + g["against"]]
+    need(close(g["median"], pr["median"]), "goal median %r is not the paired median %r" % (g["median"], pr["median"]))
+    need(g["rounds_measured"] == len([x for x in pr["per_round"] if x is not None]), "goal rounds_measured %r" % g)
+    need(g["rounds_met"] == len([x for x in pr["per_round"] if x is not None and x >= g["threshold"]]),
+         "goal rounds_met %r against %r" % (g, pr["per_round"]))
 print("ok: %s: %d targets, %d goals" % (path, len(T), len(goals)))
 EOF
 }
@@ -194,7 +198,8 @@ read -r none ratio <<<"$(awk -F'|' '$2 ~ /fsynclab --cache none/ { print $3 }' "
 [ -n "$native" ] && [ -n "$none" ] && [ -n "$ratio" ] || fail "no native / --cache none rows: $(cat "$T/c.txt")"
 python3 -c 'import sys; n, f, r = float(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3].rstrip("x")); sys.exit(abs(f / n - r) > 0.006 + 0.6 / n + 0.6 * f / n / n)' \
 	"$native" "$none" "$ratio" || fail "printed ratio $ratio is not $none / $native"
-grep -qE '^  (met|NOT MET) +fsynclab --cache none +append vs native ' "$T/c.txt" || fail "no goal line"
+grep -qE '^  (met|NOT MET) +fsynclab --cache none +append vs native .*\(goal >= 0\.80x, reached in [01] of 1 rounds\)$' "$T/c.txt" ||
+	fail "no goal line: $(grep -A3 '^goals' "$T/c.txt")"
 nothing_left "$T/c" "the text run"
 
 say "SIGINT in the middle of a run: exit 130, no mount left, scratch directory removed"
