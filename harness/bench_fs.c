@@ -13,8 +13,8 @@
  * Why paired ratios. On a shared machine the same fio job swings 2–5x from one minute to the
  * next, so the median of native's figures and the median of a target's figures may come from
  * different weather, and their quotient means little. Rounds are interleaved instead: in every
- * round each job runs once on every target, back to back (job-major), in an order that rotates
- * from round to round, so a target and its reference run seconds apart (a few jobs' worth, not a
+ * round each job runs once on every target, back to back (job-major), in an order shuffled
+ * for every round and job (run_order), so a target and its reference run seconds apart (a few jobs' worth, not a
  * whole round's). Each comparison is then made *within* a
  * round (target / native of the same round, fsynclab / peer of the same round, emulate with
  * rules / emulate of the same round) and summarised over the rounds as median [min–max]. Every
@@ -1318,6 +1318,28 @@ static bool bench_remove_base(struct bench *b)
 	}
 	return true;
 }
+/*
+ * The order of the targets for job J of round R: a shuffle (Fisher-Yates, a fixed LCG seeded by
+ * R and J, so runs are repeatable). Not a rotation: a rotation keeps the same neighbours every
+ * round, and on this VM a target that runs right after a memory-hungry one pays for memory the
+ * host took back meanwhile (free page reporting) — every round, if the neighbours never change.
+ */
+static void run_order(int r, int j, int order[NTARGETS])
+{
+	uint64_t x = 0x9e3779b97f4a7c15ull ^ ((uint64_t)r << 32) ^ (uint64_t)j;
+
+	for (int k = 0; k < NTARGETS; k++)
+		order[k] = k;
+	for (int k = NTARGETS - 1; k > 0; k--) {
+		int pick, tmp;
+
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		pick = (int)((x >> 33) % (uint64_t)(k + 1));
+		tmp = order[k];
+		order[k] = order[pick];
+		order[pick] = tmp;
+	}
+}
 
 /* Set up the targets, run the rounds, gather the end facts. Returns 0, or 1 when something could not run. */
 static int bench_run(struct bench *b, struct facts *fx)
@@ -1344,14 +1366,17 @@ static int bench_run(struct bench *b, struct facts *fx)
 	        b->rounds == 1 ? "" : "s", nt, b->base);
 	/*
 	 * Job-major: within a round, one job runs on every target back to back before the next job,
-	 * so a target and its references run seconds apart; the order rotates each round and job.
+	 * so a target and its references run seconds apart; the order is shuffled each round and job.
 	 */
 	for (int r = 0; r < b->rounds; r++) {
 		for (int j = 0; j < NJOBS; j++) {
+			int order[NTARGETS];
+
 			if (!b->job[j])
 				continue;
+			run_order(r, j, order);
 			for (int k = 0; k < NTARGETS; k++) {
-				struct target *t = &b->t[(k + r + j) % NTARGETS];
+				struct target *t = &b->t[order[k]];
 
 				if (!t->available)
 					continue;
