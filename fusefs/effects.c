@@ -4,7 +4,7 @@
  * The interface is a table of `plan` functions (struct effect_ops): each takes the write an
  * operation wants to persist (bytes, length, offset) and fills an effect_plan saying which bytes
  * actually persist and where. The caller (writeback in pagecache.c, or a --cache none write in
- * ops.c) then performs exactly that plan. Keeping the effects here means the page cache never
+ * ops_write.c) then performs exactly that plan. Keeping the effects here means the page cache never
  * switches on effect kinds, and an effect behaves the same in both cache modes.
  *
  * Effects and what persists:

@@ -33,7 +33,7 @@
  * rule fail it with an errno, now or later?" without counting a match or taking a draw. The read
  * path needs this: the kernel's readahead asks for many blocks in one request and, when it fails,
  * re-reads only the pages the application wants, one by one. Failing the readahead must not spend
- * the trigger, or the application would never see the failure it asked for (see lo_read, ops.c).
+ * the trigger, or the application would never see the failure it asked for (see lo_read, ops_read.c).
  *
  * Cost. A table with no rule for an operation answers with one atomic load. Otherwise only that
  * operation's rules are scanned, under a read lock, cheapest test first (byte range, then the glob's

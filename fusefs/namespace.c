@@ -30,7 +30,7 @@
  *   journal    ext4 (ordered and data=journal), xfs, keep-dirty. One journal for the whole
  *              filesystem: any fsync or fdatasync, a directory fsync, sync/syncfs and the periodic
  *              commit each commit it, and with it *every* earlier operation, whatever file the
- *              fsync was about. (ext4's auto_da_alloc is in ops.c: lo_replace_source.)
+ *              fsync was about. (ext4's auto_da_alloc is in ops_names.c: lo_replace_source.)
  *   per-inode  btrfs. An fsync of a file persists that file's own entries (its creation, links,
  *              renames, unlinks of its names) and its size; an fsync of a directory persists the
  *              entries of that directory. One exception, as btrfs's log tree has it: when the
@@ -51,7 +51,7 @@
  * conflicts only ever pull in earlier operations. Committing a file on btrfs thus also commits
  * the creation of its new parent directories — which is what btrfs does.
  *
- * A journal commit that fails (a `journal` fault) commits nothing: the callers in ops.c only call
+ * A journal commit that fails (a `journal` fault) commits nothing: the callers (fs_state.c's lo_ns_commit, fs_actions.c) only call
  * the commit functions after lo_journal_commit() succeeded.
  *
  * Known limits: the journal lives in the daemon's memory; a daemon that is killed, or unmounted

@@ -1,5 +1,5 @@
 /*
- * ops.h — the mounted filesystem's state shared by the FUSE operations (ops.c) and the daemon
+ * ops.h — the mounted filesystem's state shared by the FUSE operations (ops.c, ops_*.c) and the daemon
  * (daemon.c): the inode table, open files, the page cache, the fault table, and the whole-
  * filesystem state (ok, read-only after a journal abort, shut down).
  */
@@ -73,7 +73,7 @@ struct fsl_fs {
 	struct lo_inode *table[LO_TABLE_SIZE]; /* by (dev, ino); root is not in it */
 };
 
-/* The FUSE low-level operation table (lo_* in ops.c). */
+/* The FUSE low-level operation table (ops.c; the lo_* handlers are in the ops_*.c files). */
 extern const struct fuse_lowlevel_ops fsl_ops;
 
 /* fsl_fs_init - open BACKING as the root. Returns 0 or -errno. fsl_fs_fini frees everything. */

@@ -3,7 +3,7 @@
  *
  * When a buffered read fails, the kernel re-reads page by page, in order, the pages the reader
  * still needs (filemap_read -> read_folio); a page fault re-reads the faulting page once. The read
- * path fails a request it takes for readahead without counting it (see lo_read in ops.c), and must
+ * path fails a request it takes for readahead without counting it (see lo_read in ops_read.c), and must
  * then recognise the retries, which are the requests that count. This table remembers, per file,
  * the runs of pages whose read we failed and which of them the kernel has retried. It is a memory of
  * what the kernel will do next, not a cache of data: small, bounded, and forgiving when it is wrong.

@@ -7,7 +7,7 @@
  *    per write. With the flag the kernel marks the superblock SB_NOSEC and stops asking for files
  *    without privileges; in exchange the filesystem clears setuid/setgid itself on write,
  *    truncate and open(O_TRUNC) when the kernel says the caller lacks CAP_FSETID (the
- *    *_KILL_SUIDGID flags below), as the VFS would (ops.c does it: lo_kill_suidgid).
+ *    *_KILL_SUIDGID flags below), as the VFS would (ops_attrs.c does it: lo_kill_suidgid).
  * 2. Those per-request kill flags, which libfuse 3.14 drops: captured per thread when the request
  *    is read (libfuse's session loop reads and processes a request on the same thread).
  * 3. A count of the requests the kernel sent, by opcode, for `fsynclab status --json`.

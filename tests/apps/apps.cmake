@@ -91,7 +91,7 @@ foreach(case redis-always-fsync-eio redis-always-writeback-eio redis-always-fsyn
 endforeach()
 apps_case(redis_case.sh redis-always-writeback-eio ext4-data)
 
-# `fsynclab mount --allow-other` (harness/cmd_mount.c, fusefs/ops.c lo_give_to_caller), which the
+# `fsynclab mount --allow-other` (harness/cmd_mount.c, fusefs/ops_names.c lo_give_to_caller), which the
 # server cases need: a filesystem feature, so labelled integration.
 fsynclab_script_test(apps_mount_allow_other integration ${FSYNCLAB_APPS_DIR}/allow_other.sh)
 set_tests_properties(apps_mount_allow_other PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 60)

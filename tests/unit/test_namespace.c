@@ -77,7 +77,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* ---- helpers: operations as ops.c does them ---- */
+/* ---- helpers: operations as the ops_*.c files do them ---- */
 
 static void full(struct fixture *f, const char *rel, char *buf, size_t len)
 {
