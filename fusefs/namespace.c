@@ -828,22 +828,46 @@ static int commit_selected(struct namespace *ns, const bool *sel)
 	return rc < 0 ? rc : count;
 }
 
+/*
+ * A commit in two steps: selection_begin locks NS and gives a zeroed selection over its pending
+ * operations (1), or returns 0 (nothing pending) / -ENOMEM unlocked; selection_commit adds what
+ * the selected operations depend on, commits them, unlocks and frees. 0 or -errno.
+ */
+static int selection_begin(struct namespace *ns, bool **sel)
+{
+	pthread_mutex_lock(&ns->lock);
+	if (ns->nops == 0) {
+		pthread_mutex_unlock(&ns->lock);
+		return 0;
+	}
+	*sel = calloc(ns->nops, sizeof(**sel));
+	if (!*sel) {
+		pthread_mutex_unlock(&ns->lock);
+		return -ENOMEM;
+	}
+	return 1;
+}
+
+static int selection_commit(struct namespace *ns, bool *sel)
+{
+	int rc;
+
+	select_closure(ns, sel);
+	rc = commit_selected(ns, sel);
+	pthread_mutex_unlock(&ns->lock);
+	free(sel);
+	return rc;
+}
+
 int namespace_commit_fsync(struct namespace *ns, bool dir, const char *path, dev_t dev, ino_t ino)
 {
 	char parent[PATH_MAX] = "";
 	bool *sel, log_parent = false;
 	int rc;
 
-	pthread_mutex_lock(&ns->lock);
-	if (ns->nops == 0) {
-		pthread_mutex_unlock(&ns->lock);
-		return 0;
-	}
-	sel = calloc(ns->nops, sizeof(*sel));
-	if (!sel) {
-		pthread_mutex_unlock(&ns->lock);
-		return -ENOMEM;
-	}
+	rc = selection_begin(ns, &sel);
+	if (rc <= 0)
+		return rc;
 	/* btrfs cannot log a file's name alone when its directory lost an entry in the running
 	 * transaction (a rename or unlink out of it): it logs the whole directory instead. */
 	if (ns->rule == NAMESPACE_RULE_PER_INODE && !dir)
@@ -877,11 +901,7 @@ int namespace_commit_fsync(struct namespace *ns, bool dir, const char *path, dev
 			break;
 		}
 	}
-	select_closure(ns, sel);
-	rc = commit_selected(ns, sel);
-	pthread_mutex_unlock(&ns->lock);
-	free(sel);
-	return rc;
+	return selection_commit(ns, sel);
 }
 
 int namespace_commit_older(struct namespace *ns, int64_t age_ns)
@@ -890,23 +910,12 @@ int namespace_commit_older(struct namespace *ns, int64_t age_ns)
 	bool *sel;
 	int rc;
 
-	pthread_mutex_lock(&ns->lock);
-	if (ns->nops == 0) {
-		pthread_mutex_unlock(&ns->lock);
-		return 0;
-	}
-	sel = calloc(ns->nops, sizeof(*sel));
-	if (!sel) {
-		pthread_mutex_unlock(&ns->lock);
-		return -ENOMEM;
-	}
+	rc = selection_begin(ns, &sel);
+	if (rc <= 0)
+		return rc;
 	for (size_t i = 0; i < ns->nops; i++)
 		sel[i] = age_ns <= 0 || ns->ops[i]->when_ns <= limit;
-	select_closure(ns, sel); /* earlier ops are older: a no-op, kept for the invariant */
-	rc = commit_selected(ns, sel);
-	pthread_mutex_unlock(&ns->lock);
-	free(sel);
-	return rc;
+	return selection_commit(ns, sel); /* its closure is a no-op here: earlier ops are older */
 }
 
 size_t namespace_pending_older(struct namespace *ns, int64_t age_ns)

@@ -216,7 +216,11 @@ static int lo_xattr_check(fuse_req_t req, struct lo_inode *inode, bool modify)
 	return inode->type == S_IFLNK ? ENOTSUP : 0;
 }
 
-void lo_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+/*
+ * getxattr (NAME) or listxattr (NAME == NULL) of INO, answered the FUSE way: with SIZE 0 the
+ * length the value needs, else the value itself.
+ */
+static void lo_xattr_read(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	struct lo_inode *inode = lo_inode_of(req, ino);
 	char proc[64];
@@ -234,7 +238,7 @@ void lo_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 			goto out_err;
 		}
 	}
-	n = getxattr(proc, name, value, size);
+	n = name ? getxattr(proc, name, value, size) : listxattr(proc, value, size);
 	if (n < 0) {
 		err = errno;
 		goto out_err;
@@ -250,38 +254,14 @@ out_err:
 	fuse_reply_err(req, err);
 }
 
+void lo_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	lo_xattr_read(req, ino, name, size);
+}
+
 void lo_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	struct lo_inode *inode = lo_inode_of(req, ino);
-	char proc[64];
-	char *value = NULL;
-	ssize_t n;
-	int err = lo_xattr_check(req, inode, false);
-
-	if (err)
-		goto out_err;
-	lo_proc_path(inode, proc, sizeof(proc));
-	if (size) {
-		value = malloc(size);
-		if (!value) {
-			err = ENOMEM;
-			goto out_err;
-		}
-	}
-	n = listxattr(proc, value, size);
-	if (n < 0) {
-		err = errno;
-		goto out_err;
-	}
-	if (size)
-		fuse_reply_buf(req, value, (size_t)n);
-	else
-		fuse_reply_xattr(req, (size_t)n);
-	free(value);
-	return;
-out_err:
-	free(value);
-	fuse_reply_err(req, err);
+	lo_xattr_read(req, ino, NULL, size);
 }
 
 void lo_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags)
