@@ -175,12 +175,9 @@ static fuse_ino_t fsl_dir_nodeid(struct fsl_fs *fs, const char *path)
 	if (rc != 0)
 		return 0;
 	pthread_mutex_lock(&fs->table_lock);
-	for (inode = fs->table[lo_hash(st.st_dev, st.st_ino)]; inode; inode = inode->next) {
-		if (inode->dev == st.st_dev && inode->ino == st.st_ino && inode->nlookup > 0) {
-			nodeid = lo_nodeid(fs, inode);
-			break;
-		}
-	}
+	inode = lo_inode_find_locked(fs, st.st_dev, st.st_ino);
+	if (inode && inode->nlookup > 0)
+		nodeid = lo_nodeid(fs, inode);
 	pthread_mutex_unlock(&fs->table_lock);
 	return nodeid;
 }

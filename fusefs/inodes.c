@@ -38,11 +38,21 @@ fuse_ino_t lo_nodeid(struct fsl_fs *fs, struct lo_inode *inode)
 	return inode == &fs->root ? FUSE_ROOT_ID : (fuse_ino_t)(uintptr_t)inode;
 }
 
-size_t lo_hash(dev_t dev, ino_t ino)
+static size_t lo_hash(dev_t dev, ino_t ino)
 {
 	uint64_t h = (uint64_t)ino * 0x9e3779b97f4a7c15ull ^ (uint64_t)dev;
 
 	return (size_t)(h >> 20) % LO_TABLE_SIZE;
+}
+
+struct lo_inode *lo_inode_find_locked(struct fsl_fs *fs, dev_t dev, ino_t ino)
+{
+	struct lo_inode *inode;
+
+	for (inode = fs->table[lo_hash(dev, ino)]; inode; inode = inode->next)
+		if (inode->dev == dev && inode->ino == ino)
+			return inode;
+	return NULL;
 }
 
 /* Free INODE if nothing refers to it any more; the caller holds table_lock. */
@@ -95,9 +105,7 @@ struct lo_inode *lo_inode_intern(struct fsl_fs *fs, int fd, const struct stat *s
 		return &fs->root;
 	}
 	pthread_mutex_lock(&fs->table_lock);
-	for (inode = fs->table[h]; inode; inode = inode->next)
-		if (inode->dev == st->st_dev && inode->ino == st->st_ino)
-			break;
+	inode = lo_inode_find_locked(fs, st->st_dev, st->st_ino);
 	if (inode) {
 		inode->nlookup++;
 		pthread_mutex_unlock(&fs->table_lock);

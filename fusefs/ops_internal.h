@@ -22,8 +22,9 @@ struct lo_inode *lo_inode_of(fuse_req_t req, fuse_ino_t ino);
 /* lo_nodeid - the nodeid the kernel knows INODE by. */
 fuse_ino_t lo_nodeid(struct fsl_fs *fs, struct lo_inode *inode);
 
-/* lo_hash - the inode table's bucket for (DEV, INO); look it up under fs->table_lock. */
-size_t lo_hash(dev_t dev, ino_t ino);
+/* lo_inode_find_locked - the inode of (DEV, INO) in the table, or NULL; the caller holds
+ * fs->table_lock (the root is not in the table). */
+struct lo_inode *lo_inode_find_locked(struct fsl_fs *fs, dev_t dev, ino_t ino);
 
 /* lo_inode_get, lo_inode_put - take and drop a reference for an in-flight user (open file,
  * writeback pass); the last put frees an inode the kernel has forgotten. Take table_lock. */

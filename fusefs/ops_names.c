@@ -283,9 +283,7 @@ static struct lo_inode *lo_replace_source(struct fsl_fs *fs, int dirfd, const ch
 	    fstatat(newdirfd, newname, &tst, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(tst.st_mode))
 		return NULL;
 	pthread_mutex_lock(&fs->table_lock);
-	for (inode = fs->table[lo_hash(st.st_dev, st.st_ino)]; inode; inode = inode->next)
-		if (inode->dev == st.st_dev && inode->ino == st.st_ino)
-			break;
+	inode = lo_inode_find_locked(fs, st.st_dev, st.st_ino);
 	if (inode)
 		inode->refs++;
 	pthread_mutex_unlock(&fs->table_lock);
