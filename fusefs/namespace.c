@@ -67,6 +67,7 @@
  * releasing it). nstashed is read without the lock for a fast path.
  */
 #include "namespace.h"
+#include "io_full.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -241,7 +242,7 @@ static int copy_range(int in, uint64_t inoff, int out, uint64_t outoff, uint64_t
 
 	while (len > 0) {
 		ssize_t n = pread(in, buf, len < sizeof(buf) ? (size_t)len : sizeof(buf), (off_t)inoff);
-		size_t done = 0;
+		int rc;
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -249,15 +250,9 @@ static int copy_range(int in, uint64_t inoff, int out, uint64_t outoff, uint64_t
 			return -errno;
 		if (n == 0)
 			return 0;
-		while (done < (size_t)n) {
-			ssize_t w = pwrite(out, buf + done, (size_t)n - done, (off_t)(outoff + done));
-
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0)
-				return w < 0 ? -errno : -EIO;
-			done += (size_t)w;
-		}
+		rc = io_pwrite_all(out, buf, (size_t)n, outoff);
+		if (rc < 0)
+			return rc;
 		inoff += (uint64_t)n;
 		outoff += (uint64_t)n;
 		len -= (uint64_t)n;

@@ -6,6 +6,7 @@
  * whole-filesystem actions share: lo_open_for_writeback, lo_notify_revert.
  */
 #include "ops_internal.h"
+#include "io_full.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,21 +19,7 @@
 /* Write PLAN to FD, all of it. Returns 0 or -errno. */
 static int write_plan(int fd, const struct effect_plan *plan)
 {
-	size_t done = 0;
-
-	while (done < plan->len) {
-		ssize_t n = pwrite(fd, plan->data + done, plan->len - done, (off_t)(plan->offset + done));
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EIO;
-		done += (size_t)n;
-	}
-	return 0;
+	return io_pwrite_all(fd, plan->data, plan->len, plan->offset);
 }
 
 /* Open INODE's backing file for writeback (for callers without a writable fd). -errno on failure. */

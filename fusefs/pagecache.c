@@ -54,6 +54,7 @@
  * inode's lock, never before) to broadcast while any writer waits.
  */
 #include "pagecache.h"
+#include "io_full.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -383,26 +384,6 @@ static int pread_full(int fd, void *buf, size_t len, uint64_t off)
 		done += (size_t)n;
 	}
 	memset((uint8_t *)buf + done, 0, len - done);
-	return 0;
-}
-
-/* Write all LEN bytes at OFF. Returns 0 or -errno. */
-static int pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pwrite(fd, (const uint8_t *)buf + done, len - done, (off_t)(off + done));
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EIO;
-		done += (size_t)n;
-	}
 	return 0;
 }
 
@@ -826,7 +807,7 @@ static void wb_io(struct pagecache *pc, int fd, struct wb_batch *b)
 		    effect_plan_write(&b->hit, b->fx->data, b->fx_len, pstart, pc->cfg.block_size, &plan);
 
 		if (rc == 0 && plan.len)
-			rc = pwrite_full(fd, plan.data, plan.len, plan.offset);
+			rc = io_pwrite_all(fd, plan.data, plan.len, plan.offset);
 		b->fx_rc = rc;
 		b->fx_diverged = rc == 0 && plan.diverged;
 		effect_plan_release(&plan);

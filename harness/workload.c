@@ -7,6 +7,7 @@
  * the runner compares with the scenario's expectations.
  */
 #include "workload.h"
+#include "io_full.h"
 #include "workload_child.h"
 
 #include <errno.h>
@@ -227,17 +228,8 @@ static void file_write(struct workload_child *ch, json_t *cmd)
 	int fd = descriptor(ch, cmd, &temp);
 	int r = fd < 0 ? fd : 0;
 	off_t off = (off_t)json_integer_value(json_object_get(cmd, "offset"));
-	for (ssize_t done = 0; r == 0 && done < len;) {
-		ssize_t w = pwrite(fd, data + done, (size_t)(len - done), off + done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			r = -errno;
-		else if (w == 0)
-			r = -EIO;
-		else
-			done += w;
-	}
+	if (r == 0)
+		r = io_pwrite_all(fd, data, (size_t)len, (uint64_t)off);
 	int c = close_temp(fd, temp);
 	free(data);
 	workload_done(ch, r ? r : c, NULL);

@@ -24,6 +24,7 @@
  * Known limits: one process, one thread at a time (a mutex serialises every call); no free-space map.
  */
 #include "wal.h"
+#include "io_full.h"
 #include "wal_internal.h"
 
 #include <endian.h>
@@ -230,21 +231,7 @@ int wal_table_read(struct wal_table *t, uint64_t page, void *buf)
 /* write_page - pwrite one whole page into the data file. 0 or -errno. */
 static int write_page(struct wal_table *t, uint64_t page)
 {
-	const uint8_t *p = t->mem + page * t->page_size;
-	uint64_t off = page * t->page_size;
-	size_t left = t->page_size;
-	while (left > 0) {
-		ssize_t n = pwrite(t->datafd, p, left, (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		off += (uint64_t)n;
-		left -= (size_t)n;
-	}
-	return 0;
+	return io_pwrite_all(t->datafd, t->mem + page * t->page_size, t->page_size, page * t->page_size);
 }
 
 int wal_table_checkpoint(struct wal_table *t)

@@ -31,6 +31,7 @@
  * SIGBUS (segments are preallocated with fallocate to avoid ENOSPC there).
  */
 #include "wal.h"
+#include "io_full.h"
 #include "wal_format.h"
 #include "wal_internal.h"
 
@@ -233,26 +234,6 @@ static void wal_log(struct wal *w, const char *fmt, ...)
 		fprintf(stderr, "wal: %s\n", msg);
 }
 
-/* pwrite_full - write all of BUF at OFF, retrying short writes and EINTR. 0 or -errno. */
-static int pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
-{
-	const uint8_t *p = buf;
-	while (len > 0) {
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EIO;
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
 static int call_hook(struct wal *w, int fd, enum wal_sync_target what)
 {
 	if (w->opt.sync_hook != NULL)
@@ -395,7 +376,7 @@ static int create_segment_locked(struct wal *w, uint64_t first_lsn, uint64_t cap
 	seg->first_lsn = first_lsn;
 	seg->used = WAL_SEGMENT_HEADER_SIZE;
 	wal_segment_header_encode(hdr, first_lsn);
-	rc = pwrite_full(fd, hdr, sizeof(hdr), 0);
+	rc = io_pwrite_all(fd, hdr, sizeof(hdr), 0);
 	if (rc < 0)
 		goto out_err;
 	rc = map_segment_locked(w, seg, cap);
@@ -915,7 +896,7 @@ int wal_append(struct wal *w, const void *data, size_t len, uint64_t *lsn_out)
 			w->wbuf_cap = fp;
 		}
 		wal_record_encode(w->wbuf, lsn, data, len);
-		rc = pwrite_full(w->seg.fd, w->wbuf, fp, w->seg.used);
+		rc = io_pwrite_all(w->seg.fd, w->wbuf, fp, w->seg.used);
 		if (rc < 0) {
 			wal_log(w, "write of LSN %" PRIu64 " to %s failed: %s", lsn, w->dir,
 			        errname_str(-rc));

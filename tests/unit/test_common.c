@@ -6,10 +6,15 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "duration.h"
 #include "errname.h"
+#include "io_full.h"
 
 static void duration_parses_every_unit(void **state)
 {
@@ -64,6 +69,35 @@ static void errname_round_trips(void **state)
 	assert_string_equal(errname_str(EROFS), "EROFS");
 }
 
+/* io_pwrite_all writes every byte at the offset asked (1 MiB + 1, past a hole), and errors come
+ * back as -errno: a descriptor opened read-only gives -EBADF. */
+static void io_pwrite_all_writes_everything(void **state)
+{
+	char path[] = "/tmp/fsynclab-iofull.XXXXXX";
+	size_t len = (1u << 20) + 1;
+	unsigned char *in = malloc(len), *out = malloc(len);
+	int fd = mkstemp(path), ro;
+
+	(void)state;
+	assert_non_null(in);
+	assert_non_null(out);
+	assert_true(fd >= 0);
+	for (size_t i = 0; i < len; i++)
+		in[i] = (unsigned char)(i * 7 + 3);
+	assert_int_equal(io_pwrite_all(fd, in, len, 4096), 0);
+	assert_int_equal(pread(fd, out, len, 4096), (ssize_t)len);
+	assert_memory_equal(in, out, len);
+	assert_int_equal(io_pwrite_all(fd, in, 0, 0), 0);
+	ro = open(path, O_RDONLY);
+	assert_true(ro >= 0);
+	assert_int_equal(io_pwrite_all(ro, in, 1, 0), -EBADF);
+	assert_int_equal(close(ro), 0);
+	assert_int_equal(close(fd), 0);
+	assert_int_equal(unlink(path), 0);
+	free(in);
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -71,6 +105,7 @@ int main(void)
 	    cmocka_unit_test(duration_refuses_bad_spellings),
 	    cmocka_unit_test(duration_formats_shortest_exact),
 	    cmocka_unit_test(errname_round_trips),
+	    cmocka_unit_test(io_pwrite_all_writes_everything),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
