@@ -735,14 +735,19 @@ int fault_table_remove(struct fault_table *table, uint64_t id)
 	return rc;
 }
 
+/* Any rule armed for OP (a lock-free look: most calls have none and stop here)? */
+static bool op_armed(struct fault_table *table, enum fault_op op)
+{
+	return table != NULL && (int)op >= 0 && op < FAULT_OP_COUNT &&
+	       atomic_load_explicit(&table->armed[op], memory_order_relaxed) != 0;
+}
+
 bool fault_table_check(struct fault_table *table, enum fault_op op, const char *path, uint64_t offset,
                        uint64_t length, struct fault_hit *hit)
 {
 	bool any = false, fired = false;
 
-	if (table == NULL || (int)op < 0 || op >= FAULT_OP_COUNT)
-		return false;
-	if (atomic_load_explicit(&table->armed[op], memory_order_relaxed) == 0)
+	if (!op_armed(table, op))
 		return false;
 	if (path == NULL)
 		path = "";
@@ -776,9 +781,7 @@ bool fault_table_probe(struct fault_table *table, enum fault_op op, const char *
 {
 	bool found = false;
 
-	if (table == NULL || (int)op < 0 || op >= FAULT_OP_COUNT)
-		return false;
-	if (atomic_load_explicit(&table->armed[op], memory_order_relaxed) == 0)
+	if (!op_armed(table, op))
 		return false;
 	if (path == NULL)
 		path = "";

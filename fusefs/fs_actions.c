@@ -62,8 +62,7 @@ int fsl_fs_init(struct fsl_fs *fs, const char *backing)
 	fs->sgid_needs_group = kernel_at_least(6, 2);
 	return 0;
 out_close:
-	if (close(fs->root.fd) != 0)
-		fprintf(stderr, "fsynclab: close: %s\n", strerror(errno));
+	lo_close(fs->root.fd);
 	return rc;
 }
 
@@ -76,16 +75,14 @@ void fsl_fs_fini(struct fsl_fs *fs)
 
 		for (; inode; inode = next) {
 			next = inode->next;
-			if (close(inode->fd) != 0)
-				fprintf(stderr, "fsynclab: close: %s\n", strerror(errno));
+			lo_close(inode->fd);
 			pagecache_inode_fini(&fs->pc, &inode->pc);
 			free(inode);
 		}
 		fs->table[h] = NULL;
 	}
 	pagecache_inode_fini(&fs->pc, &fs->root.pc);
-	if (close(fs->root.fd) != 0)
-		fprintf(stderr, "fsynclab: close: %s\n", strerror(errno));
+	lo_close(fs->root.fd);
 	pthread_mutex_destroy(&fs->table_lock);
 }
 
@@ -170,8 +167,7 @@ static fuse_ino_t fsl_dir_nodeid(struct fsl_fs *fs, const char *path)
 	if (fd < 0)
 		return 0; /* gone: its own name was invalidated too */
 	rc = fstat((int)fd, &st);
-	if (close((int)fd) != 0)
-		fprintf(stderr, "fsynclab: close: %s\n", strerror(errno));
+	lo_close((int)fd);
 	if (rc != 0)
 		return 0;
 	pthread_mutex_lock(&fs->table_lock);
@@ -243,8 +239,7 @@ static unsigned fsl_writeback_one(struct fsl_fs *fs, struct lo_inode *inode, boo
 		fprintf(stderr, "fsynclab: background writeback of '%s' failed\n", path);
 	if (sync_backing && fdatasync(fd) != 0)
 		pagecache_record_error(&fs->pc, path, "sync", errno, -1);
-	if (close(fd) != 0)
-		fprintf(stderr, "fsynclab: close: %s\n", strerror(errno));
+	lo_close(fd);
 	lo_notify_revert(fs, inode, &res);
 	return res.written;
 }

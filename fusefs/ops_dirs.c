@@ -40,8 +40,7 @@ void lo_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	d->dp = fdopendir(fd);
 	if (!d->dp) {
 		rc = -errno;
-		if (close(fd) != 0)
-			fprintf(stderr, "fsynclab: close: %s\n", strerror(errno));
+		lo_close(fd);
 		free(d);
 		goto out_err;
 	}

@@ -37,8 +37,7 @@ int lo_do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name, struct fus
 		return -errno;
 	if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) {
 		rc = -errno;
-		if (close(fd) != 0)
-			fprintf(stderr, "fsynclab: close: %s\n", strerror(errno));
+		lo_close(fd);
 		return rc;
 	}
 	inode = lo_inode_intern(fs, fd, &st);
@@ -122,13 +121,25 @@ void lo_ns_record_locked(struct fsl_fs *fs, enum namespace_op_kind kind, int dir
 		return; /* logged: durable at once */
 }
 
+/* The reply to a request that made PARENT/NAME (RC 0) or failed to (RC -errno). */
+static void lo_reply_new_entry(fuse_req_t req, fuse_ino_t parent, const char *name, int rc)
+{
+	struct fuse_entry_param e;
+
+	if (rc == 0)
+		rc = lo_do_lookup(req, parent, name, &e);
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_entry(req, &e);
+}
+
 /* mknod, mkdir, symlink: make NAME in PARENT, then look it up. */
 static void lo_mknod_symlink(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev,
                              const char *link)
 {
 	struct fsl_fs *fs = lo_fs_of(req);
 	struct lo_inode *dir = lo_inode_of(req, parent);
-	struct fuse_entry_param e;
 	char path[PATH_MAX];
 	int rc;
 
@@ -164,18 +175,10 @@ static void lo_mknod_symlink(fuse_req_t req, fuse_ino_t parent, const char *name
 		                    dir->fd, name, path);
 	if (fs->ns)
 		namespace_unlock(fs->ns);
-	if (rc < 0)
-		goto out_err;
-	rc = lo_give_to_caller(req, dir->fd, name);
-	if (rc < 0)
-		goto out_err;
-	rc = lo_do_lookup(req, parent, name, &e);
-	if (rc < 0)
-		goto out_err;
-	fuse_reply_entry(req, &e);
-	return;
+	if (rc == 0)
+		rc = lo_give_to_caller(req, dir->fd, name);
 out_err:
-	fuse_reply_err(req, -rc);
+	lo_reply_new_entry(req, parent, name, rc);
 }
 
 void lo_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
@@ -197,7 +200,6 @@ void lo_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char *name
 {
 	struct fsl_fs *fs = lo_fs_of(req);
 	struct lo_inode *inode = lo_inode_of(req, ino);
-	struct fuse_entry_param e;
 	char proc[64], path[PATH_MAX];
 	int rc;
 
@@ -217,15 +219,8 @@ void lo_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char *name
 		lo_ns_record_locked(fs, NAMESPACE_OP_LINK, lo_inode_of(req, parent)->fd, name, path);
 	if (fs->ns)
 		namespace_unlock(fs->ns);
-	if (rc < 0)
-		goto out_err;
-	rc = lo_do_lookup(req, parent, name, &e);
-	if (rc < 0)
-		goto out_err;
-	fuse_reply_entry(req, &e);
-	return;
 out_err:
-	fuse_reply_err(req, -rc);
+	lo_reply_new_entry(req, parent, name, rc);
 }
 
 static void lo_unlink_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name, int flags)
@@ -307,8 +302,7 @@ static void lo_flush_replaced(struct fsl_fs *fs, struct lo_inode *inode)
 			/* No kernel invalidation: the kernel holds the rename's locks. */
 			if (pagecache_writeback_inode(&fs->pc, &inode->pc, fd, path, &res) < 0)
 				fprintf(stderr, "fsynclab: writeback of '%s' at rename failed\n", path);
-			if (close(fd) != 0)
-				fprintf(stderr, "fsynclab: close: %s\n", strerror(errno));
+			lo_close(fd);
 		}
 	}
 	lo_inode_put(fs, inode);

@@ -89,12 +89,24 @@ static void lo_fill_open_reply(struct fuse_file_info *fi, struct lo_file *file)
 	fi->direct_io = 0;
 }
 
+/* Make FD (consumed: closed on failure) an open file of INODE, answered through FI. 0 or -ENOMEM. */
+static int lo_file_attach(struct fsl_fs *fs, struct lo_inode *inode, int fd, struct fuse_file_info *fi)
+{
+	struct lo_file *file = lo_file_new(fs, inode, fd, fi->flags);
+
+	if (!file) {
+		lo_close(fd);
+		return -ENOMEM;
+	}
+	lo_fill_open_reply(fi, file);
+	return 0;
+}
+
 void lo_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi)
 {
 	struct fsl_fs *fs = lo_fs_of(req);
-	struct lo_inode *dir = lo_inode_of(req, parent), *inode;
+	struct lo_inode *dir = lo_inode_of(req, parent);
 	struct fuse_entry_param e;
-	struct lo_file *file;
 	char path[PATH_MAX];
 	bool created;
 	int fd, rc;
@@ -131,19 +143,12 @@ void lo_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	if (rc == 0 && (fi->flags & O_TRUNC))
 		rc = lo_open_truncate(fs, req, lo_inode_of(req, e.ino), fd, path);
 	if (rc < 0) {
-		if (close(fd) != 0)
-			fprintf(stderr, "fsynclab: close: %s\n", strerror(errno));
+		lo_close(fd);
 		goto out_err;
 	}
-	inode = lo_inode_of(req, e.ino);
-	file = lo_file_new(fs, inode, fd, fi->flags);
-	if (!file) {
-		if (close(fd) != 0)
-			fprintf(stderr, "fsynclab: close: %s\n", strerror(errno));
-		rc = -ENOMEM;
+	rc = lo_file_attach(fs, lo_inode_of(req, e.ino), fd, fi);
+	if (rc < 0)
 		goto out_err;
-	}
-	lo_fill_open_reply(fi, file);
 	fuse_reply_create(req, &e, fi);
 	return;
 out_err:
@@ -154,7 +159,6 @@ void lo_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fsl_fs *fs = lo_fs_of(req);
 	struct lo_inode *inode = lo_inode_of(req, ino);
-	struct lo_file *file;
 	char proc[64], path[PATH_MAX];
 	int fd, rc;
 
@@ -175,19 +179,13 @@ void lo_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (fi->flags & O_TRUNC) {
 		rc = lo_open_truncate(fs, req, inode, fd, path);
 		if (rc < 0) {
-			if (close(fd) != 0)
-				fprintf(stderr, "fsynclab: close: %s\n", strerror(errno));
+			lo_close(fd);
 			goto out_err;
 		}
 	}
-	file = lo_file_new(fs, inode, fd, fi->flags);
-	if (!file) {
-		if (close(fd) != 0)
-			fprintf(stderr, "fsynclab: close: %s\n", strerror(errno));
-		rc = -ENOMEM;
+	rc = lo_file_attach(fs, inode, fd, fi);
+	if (rc < 0)
 		goto out_err;
-	}
-	lo_fill_open_reply(fi, file);
 	fuse_reply_open(req, fi);
 	return;
 out_err:
@@ -200,8 +198,7 @@ void lo_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct lo_file *file = (struct lo_file *)(uintptr_t)fi->fh;
 
 	(void)ino;
-	if (close(file->fd) != 0)
-		fprintf(stderr, "fsynclab: close: %s\n", strerror(errno));
+	lo_close(file->fd);
 	lo_inode_put(fs, file->inode);
 	free(file);
 	fuse_reply_err(req, 0);

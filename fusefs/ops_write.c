@@ -97,8 +97,8 @@ void lo_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_
 		if (wfd >= 0) {
 			if (pagecache_writeback_inode(&fs->pc, &inode->pc, wfd, path, &res) < 0)
 				fprintf(stderr, "fsynclab: dirty-limit writeback of '%s' failed\n", path);
-			if (wfd != file->fd && close(wfd) != 0)
-				fprintf(stderr, "fsynclab: close: %s\n", strerror(errno));
+			if (wfd != file->fd)
+				lo_close(wfd);
 			/* No kernel invalidation here: the kernel holds this write's pages locked. */
 		}
 	}
@@ -141,8 +141,8 @@ void lo_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_inf
 			} else {
 				if (pagecache_writeback_inode(&fs->pc, &inode->pc, wfd, path, &res) < 0)
 					fprintf(stderr, "fsynclab: fsync writeback of '%s' failed\n", path);
-				if (wfd != file->fd && close(wfd) != 0)
-					fprintf(stderr, "fsynclab: close: %s\n", strerror(errno));
+				if (wfd != file->fd)
+					lo_close(wfd);
 			}
 			lo_notify_revert(fs, inode, &res);
 		}
