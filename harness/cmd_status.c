@@ -1,7 +1,8 @@
 /*
  * cmd_status.c — `fsynclab status MNT [--json]`: what a mounted fsynclab filesystem holds right
  * now: its fault rules with match and hit counts, dirty and failed pages per file, the errors it
- * recorded, its state (ok, read-only, shutdown), and the namespace operations a power cut would undo.
+ * recorded, its state (ok, read-only, shutdown), the namespace operations a power cut would undo,
+ * and the FUSE requests the kernel has sent (by opcode).
  *
  * --json prints the daemon's status object as is. Without it, a readable summary of whatever
  * fields are present: an older or newer daemon that omits or adds fields is shown, not refused.
@@ -168,6 +169,42 @@ static void status_print_namespace(json_t *ns)
 	}
 }
 
+/* The FUSE requests the kernel has sent, most frequent first, and what was negotiated. */
+static void status_print_fuse(json_t *fuse)
+{
+	json_t *req = json_object_get(fuse, "requests");
+	const char *names[64];
+	json_int_t counts[64];
+	size_t n = 0;
+	const char *key;
+	json_t *v;
+
+	if (!json_is_object(fuse))
+		return;
+	json_object_foreach(req, key, v)
+	{
+		if (n == 64 || !json_is_integer(v))
+			continue;
+		/* insertion by count, descending */
+		size_t at = n++;
+		while (at > 0 && counts[at - 1] < json_integer_value(v)) {
+			names[at] = names[at - 1];
+			counts[at] = counts[at - 1];
+			at--;
+		}
+		names[at] = key;
+		counts[at] = json_integer_value(v);
+	}
+	printf("FUSE requests from the kernel (KILLPRIV_V2 %s):\n ",
+	       json_is_true(json_object_get(fuse, "killpriv_v2")) ? "on: no getxattr before each write"
+	                                                          : "off");
+	if (n == 0)
+		printf(" none");
+	for (size_t i = 0; i < n; i++)
+		printf(" %s %lld%s", names[i], (long long)counts[i], i + 1 < n ? "," : "");
+	printf("\n");
+}
+
 /* The summary: header fields first, then rules, files and errors, then any other field. */
 static void status_print(json_t *st)
 {
@@ -188,7 +225,8 @@ static void status_print(json_t *st)
 	json_object_foreach(st, key, v)
 	{
 		bool known = strcmp(key, "rules") == 0 || strcmp(key, "files") == 0 ||
-		             strcmp(key, "errors") == 0 || strcmp(key, "namespace") == 0;
+		             strcmp(key, "errors") == 0 || strcmp(key, "namespace") == 0 ||
+		             strcmp(key, "fuse") == 0;
 		for (size_t i = 0; i < sizeof(header) / sizeof(header[0]) && !known; i++)
 			known = strcmp(key, header[i][0]) == 0;
 		if (!known) {
@@ -201,6 +239,7 @@ static void status_print(json_t *st)
 	status_print_files(json_object_get(st, "files"));
 	status_print_errors(json_object_get(st, "errors"));
 	status_print_namespace(json_object_get(st, "namespace"));
+	status_print_fuse(json_object_get(st, "fuse"));
 }
 
 int cmd_status(int argc, char **argv)

@@ -80,6 +80,8 @@ for cache in emulate none; do
 		writes=$(($(requests "$M" write) - before_w))
 		[ "$writes" -ge 50 ] || { echo "FAIL: only $writes write requests counted for 50 writes"; exit 1; }
 		expect_eq "getxattr requests during 50 writes" "$(($(requests "$M" getxattr) - before_x))" 0
+		say "--cache $cache: status shows the request counts for people too"
+		"$FSYNCLAB" status "$M" | grep -A1 "^FUSE requests from the kernel (KILLPRIV_V2 on" | grep -Eq "write [0-9]+"
 	else
 		echo "note: this kernel did not offer FUSE_HANDLE_KILLPRIV_V2 (Linux < 5.11): round-trip check skipped"
 	fi
