@@ -62,7 +62,7 @@ int fsl_fs_init(struct fsl_fs *fs, const char *backing)
 	fs->sgid_needs_group = kernel_at_least(6, 2);
 	return 0;
 out_close:
-	lo_close(fs->root.fd);
+	io_close_logged(fs->root.fd);
 	return rc;
 }
 
@@ -75,14 +75,14 @@ void fsl_fs_fini(struct fsl_fs *fs)
 
 		for (; inode; inode = next) {
 			next = inode->next;
-			lo_close(inode->fd);
+			io_close_logged(inode->fd);
 			pagecache_inode_fini(&fs->pc, &inode->pc);
 			free(inode);
 		}
 		fs->table[h] = NULL;
 	}
 	pagecache_inode_fini(&fs->pc, &fs->root.pc);
-	lo_close(fs->root.fd);
+	io_close_logged(fs->root.fd);
 	pthread_mutex_destroy(&fs->table_lock);
 }
 
@@ -167,7 +167,7 @@ static fuse_ino_t fsl_dir_nodeid(struct fsl_fs *fs, const char *path)
 	if (fd < 0)
 		return 0; /* gone: its own name was invalidated too */
 	rc = fstat((int)fd, &st);
-	lo_close((int)fd);
+	io_close_logged((int)fd);
 	if (rc != 0)
 		return 0;
 	pthread_mutex_lock(&fs->table_lock);
@@ -239,7 +239,7 @@ static unsigned fsl_writeback_one(struct fsl_fs *fs, struct lo_inode *inode, boo
 		fprintf(stderr, "fsynclab: background writeback of '%s' failed\n", path);
 	if (sync_backing && fdatasync(fd) != 0)
 		pagecache_record_error(&fs->pc, path, "sync", errno, -1);
-	lo_close(fd);
+	io_close_logged(fd);
 	lo_notify_revert(fs, inode, &res);
 	return res.written;
 }

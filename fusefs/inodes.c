@@ -74,12 +74,6 @@ static void lo_inode_maybe_free_locked(struct fsl_fs *fs, struct lo_inode *inode
 	free(inode);
 }
 
-void lo_close(int fd)
-{
-	if (close(fd) != 0)
-		fprintf(stderr, "fsynclab: close: %s\n", strerror(errno));
-}
-
 /* Take a reference for an in-flight user (open file, writeback pass). */
 void lo_inode_get(struct fsl_fs *fs, struct lo_inode *inode)
 {
@@ -106,7 +100,7 @@ struct lo_inode *lo_inode_intern(struct fsl_fs *fs, int fd, const struct stat *s
 		pthread_mutex_lock(&fs->table_lock);
 		fs->root.nlookup++;
 		pthread_mutex_unlock(&fs->table_lock);
-		lo_close(fd);
+		io_close_logged(fd);
 		return &fs->root;
 	}
 	pthread_mutex_lock(&fs->table_lock);
@@ -114,14 +108,14 @@ struct lo_inode *lo_inode_intern(struct fsl_fs *fs, int fd, const struct stat *s
 	if (inode) {
 		inode->nlookup++;
 		pthread_mutex_unlock(&fs->table_lock);
-		lo_close(fd);
+		io_close_logged(fd);
 		return inode;
 	}
 	inode = calloc(1, sizeof(*inode));
 	if (!inode || pagecache_inode_init(&inode->pc) != 0) {
 		pthread_mutex_unlock(&fs->table_lock);
 		free(inode);
-		lo_close(fd);
+		io_close_logged(fd);
 		return NULL;
 	}
 	inode->fd = fd;

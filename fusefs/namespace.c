@@ -218,12 +218,6 @@ static int open_beneath(struct namespace *ns, const char *path)
 	return fd < 0 ? -errno : (int)fd;
 }
 
-static void close_logged(int fd)
-{
-	if (fd >= 0 && close(fd) != 0)
-		fprintf(stderr, "fsynclab: namespace: close: %s\n", strerror(errno));
-}
-
 /* Open the file behind the O_PATH descriptor FD with FLAGS. Returns the fd or -errno. */
 static int reopen(int fd, int flags)
 {
@@ -260,23 +254,32 @@ static int copy_range(int in, uint64_t inoff, int out, uint64_t outoff, uint64_t
 	return 0;
 }
 
-/* True when directory NAME in DIRFD has no entry but . and .. ; -errno on failure. */
-static int dir_is_empty(int dirfd, const char *name)
+/* Open directory NAME in DIRFD (never through a symlink) as a stream in *D. 0 or -errno. */
+static int dir_open(int dirfd, const char *name, DIR **d)
 {
 	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	struct dirent *de;
-	DIR *d;
-	int empty = 1;
+	int rc;
 
 	if (fd < 0)
 		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		int rc = -errno;
-
-		close_logged(fd);
+	*d = fdopendir(fd);
+	if (!*d) {
+		rc = -errno;
+		io_close_logged(fd);
 		return rc;
 	}
+	return 0;
+}
+
+/* True when directory NAME in DIRFD has no entry but . and .. ; -errno on failure. */
+static int dir_is_empty(int dirfd, const char *name)
+{
+	struct dirent *de;
+	DIR *d;
+	int empty = 1, rc = dir_open(dirfd, name, &d);
+
+	if (rc < 0)
+		return rc;
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
 			empty = 0;
@@ -306,7 +309,7 @@ static void op_free(struct ns_op *op)
 {
 	if (!op)
 		return;
-	close_logged(op->fd);
+	io_close_logged(op->fd);
 	free(op->path);
 	free(op->to);
 	free(op);
@@ -358,19 +361,12 @@ static int stash_remove(struct namespace *ns, struct ns_op *op)
 /* Empty the hidden directory (leftovers of a daemon that was killed). 0 or -errno. */
 static int hidden_clean(struct namespace *ns)
 {
-	int fd = openat(ns->rootfd, NAMESPACE_HIDDEN_NAME, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	struct dirent *de;
 	DIR *d;
-	int rc = 0;
+	int rc = dir_open(ns->rootfd, NAMESPACE_HIDDEN_NAME, &d);
 
-	if (fd < 0)
-		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		rc = -errno;
-		close_logged(fd);
+	if (rc < 0)
 		return rc;
-	}
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
@@ -422,8 +418,8 @@ int namespace_new(int rootfd, enum namespace_rule rule, bool sync_dirs, struct n
 	*out = ns;
 	return 0;
 out_err:
-	close_logged(ns->hiddenfd);
-	close_logged(ns->rootfd);
+	io_close_logged(ns->hiddenfd);
+	io_close_logged(ns->rootfd);
 	free(ns);
 	return rc;
 }
@@ -439,8 +435,8 @@ void namespace_free(struct namespace *ns)
 	}
 	free(ns->ops);
 	pthread_mutex_destroy(&ns->lock);
-	close_logged(ns->hiddenfd);
-	close_logged(ns->rootfd);
+	io_close_logged(ns->hiddenfd);
+	io_close_logged(ns->rootfd);
 	free(ns);
 }
 
@@ -703,10 +699,10 @@ out_stash:
 	if (stash_remove(ns, op) < 0)
 		fprintf(stderr, "fsynclab: namespace: stash of '%s' left behind\n", path);
 out:
-	close_logged(sfd);
-	close_logged(rfd);
+	io_close_logged(sfd);
+	io_close_logged(rfd);
 	if (wfd != fd)
-		close_logged(wfd);
+		io_close_logged(wfd);
 	op_free(op);
 	pthread_mutex_unlock(&ns->lock);
 	return rc;
@@ -748,12 +744,12 @@ static int sync_dir(struct namespace *ns, const char *dir)
 	if (pfd < 0)
 		return pfd == -ENOENT ? 0 : pfd; /* removed since: nothing of it to keep */
 	fd = reopen(pfd, O_RDONLY | O_DIRECTORY);
-	close_logged(pfd);
+	io_close_logged(pfd);
 	if (fd < 0)
 		return fd;
 	if (fsync(fd) != 0)
 		rc = -errno;
-	close_logged(fd);
+	io_close_logged(fd);
 	return rc;
 }
 
@@ -783,7 +779,7 @@ static int commit_selected(struct namespace *ns, const bool *sel)
 
 			if (fd >= 0 && fsync(fd) != 0 && rc == 0)
 				rc = -errno;
-			close_logged(fd);
+			io_close_logged(fd);
 		} else if (ns->sync_dirs) {
 			const char *paths[2] = {op->path, op->to};
 
@@ -1044,15 +1040,15 @@ static int undo_one(struct namespace *ns, struct ns_op *op, struct touched_list 
 				rc = -errno;
 			else
 				rc = copy_range(sfd, 0, fd, op->new_size, op->old_size - op->new_size);
-			close_logged(sfd);
+			io_close_logged(sfd);
 		}
-		close_logged(fd);
+		io_close_logged(fd);
 		break;
 	case NAMESPACE_OP_COUNT:
 		break;
 	}
-	close_logged(dfd);
-	close_logged(tfd);
+	io_close_logged(dfd);
+	io_close_logged(tfd);
 	return rc;
 }
 
@@ -1098,7 +1094,7 @@ int namespace_undo_all(struct namespace *ns, namespace_touched_fn touched, void 
 			if (first_err == 0)
 				first_err = fd < 0 ? fd : -errno;
 		}
-		close_logged(fd);
+		io_close_logged(fd);
 	}
 	return first_err < 0 ? first_err : count;
 }

@@ -40,7 +40,7 @@ void lo_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	d->dp = fdopendir(fd);
 	if (!d->dp) {
 		rc = -errno;
-		lo_close(fd);
+		io_close_logged(fd);
 		free(d);
 		goto out_err;
 	}

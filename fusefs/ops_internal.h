@@ -9,6 +9,7 @@
 
 #include <sys/stat.h>
 
+#include "io_full.h"
 #include "ops.h"
 
 /* ---- inodes.c: the inode table, nodeids, references, paths ---- */
@@ -21,9 +22,6 @@ struct lo_inode *lo_inode_of(fuse_req_t req, fuse_ino_t ino);
 
 /* lo_nodeid - the nodeid the kernel knows INODE by. */
 fuse_ino_t lo_nodeid(struct fsl_fs *fs, struct lo_inode *inode);
-
-/* lo_close - close a backing descriptor; a failure is logged (there is nothing else to do). */
-void lo_close(int fd);
 
 /* lo_inode_find_locked - the inode of (DEV, INO) in the table, or NULL; the caller holds
  * fs->table_lock (the root is not in the table). */

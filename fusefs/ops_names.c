@@ -37,7 +37,7 @@ int lo_do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name, struct fus
 		return -errno;
 	if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) {
 		rc = -errno;
-		lo_close(fd);
+		io_close_logged(fd);
 		return rc;
 	}
 	inode = lo_inode_intern(fs, fd, &st);
@@ -302,7 +302,7 @@ static void lo_flush_replaced(struct fsl_fs *fs, struct lo_inode *inode)
 			/* No kernel invalidation: the kernel holds the rename's locks. */
 			if (pagecache_writeback_inode(&fs->pc, &inode->pc, fd, path, &res) < 0)
 				fprintf(stderr, "fsynclab: writeback of '%s' at rename failed\n", path);
-			lo_close(fd);
+			io_close_logged(fd);
 		}
 	}
 	lo_inode_put(fs, inode);

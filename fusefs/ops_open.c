@@ -95,7 +95,7 @@ static int lo_file_attach(struct fsl_fs *fs, struct lo_inode *inode, int fd, str
 	struct lo_file *file = lo_file_new(fs, inode, fd, fi->flags);
 
 	if (!file) {
-		lo_close(fd);
+		io_close_logged(fd);
 		return -ENOMEM;
 	}
 	lo_fill_open_reply(fi, file);
@@ -143,7 +143,7 @@ void lo_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	if (rc == 0 && (fi->flags & O_TRUNC))
 		rc = lo_open_truncate(fs, req, lo_inode_of(req, e.ino), fd, path);
 	if (rc < 0) {
-		lo_close(fd);
+		io_close_logged(fd);
 		goto out_err;
 	}
 	rc = lo_file_attach(fs, lo_inode_of(req, e.ino), fd, fi);
@@ -179,7 +179,7 @@ void lo_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (fi->flags & O_TRUNC) {
 		rc = lo_open_truncate(fs, req, inode, fd, path);
 		if (rc < 0) {
-			lo_close(fd);
+			io_close_logged(fd);
 			goto out_err;
 		}
 	}
@@ -198,7 +198,7 @@ void lo_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct lo_file *file = (struct lo_file *)(uintptr_t)fi->fh;
 
 	(void)ino;
-	lo_close(file->fd);
+	io_close_logged(file->fd);
 	lo_inode_put(fs, file->inode);
 	free(file);
 	fuse_reply_err(req, 0);

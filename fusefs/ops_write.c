@@ -98,7 +98,7 @@ void lo_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_
 			if (pagecache_writeback_inode(&fs->pc, &inode->pc, wfd, path, &res) < 0)
 				fprintf(stderr, "fsynclab: dirty-limit writeback of '%s' failed\n", path);
 			if (wfd != file->fd)
-				lo_close(wfd);
+				io_close_logged(wfd);
 			/* No kernel invalidation here: the kernel holds this write's pages locked. */
 		}
 	}
@@ -142,7 +142,7 @@ void lo_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_inf
 				if (pagecache_writeback_inode(&fs->pc, &inode->pc, wfd, path, &res) < 0)
 					fprintf(stderr, "fsynclab: fsync writeback of '%s' failed\n", path);
 				if (wfd != file->fd)
-					lo_close(wfd);
+					io_close_logged(wfd);
 			}
 			lo_notify_revert(fs, inode, &res);
 		}
