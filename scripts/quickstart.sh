@@ -33,11 +33,17 @@ install_packages() {
 	fi
 }
 
-build() { # build DIR [cmake args...]
+build() { # build DIR [cmake args...] — quietly: the compiler's output goes to DIR/build.log, shown on failure
 	local dir=$1
 	shift
-	cmake -S "$top" -B "$dir" -DFSYNCLAB_WERROR=ON "$@" >/dev/null
-	cmake --build "$dir" -j "$jobs"
+	echo "== building $dir (log: $dir/build.log)"
+	mkdir -p "$dir"
+	if ! { cmake -S "$top" -B "$dir" -DFSYNCLAB_WERROR=ON "$@" && cmake --build "$dir" -j "$jobs"; } \
+		>"$dir/build.log" 2>&1; then
+		tail -40 "$dir/build.log" >&2
+		echo "quickstart.sh: the build in $dir failed (whole log: $dir/build.log)" >&2
+		exit 1
+	fi
 }
 
 case "${1:-}" in
